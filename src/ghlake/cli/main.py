@@ -1,0 +1,280 @@
+"""The ``ghlake`` command: one CLI for every service.
+
+Each command parses its arguments, makes one call into the core
+(:class:`ghlake.platform.Platform` mostly) and renders the result. Known
+errors print as one red line and exit 1; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from ghlake.errors import GhLakeError
+from ghlake.hours import Hour, hour_range
+from ghlake.platform import HourCounts, Platform
+from ghlake.replay import HourReport
+from ghlake.services.supervisor import ServiceStatus
+from ghlake.settings import Settings, load_settings
+
+__all__ = ["app", "run"]
+
+app = typer.Typer(
+    name="ghlake",
+    help="ghlake: GitHub events through Kafka into a Parquet lake and a ClickHouse warehouse.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+warehouse_app = typer.Typer(help="The ClickHouse warehouse (embedded chDB).", no_args_is_help=True)
+app.add_typer(warehouse_app, name="warehouse")
+
+console = Console()
+err_console = Console(stderr=True)
+_debug = {"on": False}
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    _debug["on"] = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _platform() -> Platform:
+    return Platform(_settings())
+
+
+def _status_table(statuses: list[ServiceStatus]) -> Table:
+    table = Table(title="ghlake services")
+    for column in ("service", "state", "pid", "address", "log"):
+        table.add_column(column)
+    colors = {"healthy": "green", "unhealthy": "yellow", "stopped": "red"}
+    for s in statuses:
+        state = f"[{colors[s.state]}]{s.state}[/]" + (" (started)" if s.changed and s.running else "")
+        table.add_row(s.name, state, str(s.pid or "-"), s.address, str(s.log))
+    return table
+
+
+@app.command()
+def up() -> None:
+    """Install what is missing and start the stack (Kafka, MinIO, warehouse, lake writer)."""
+    platform = _platform()
+    with console.status("starting ghlake") as status:
+        statuses = platform.up(on_step=lambda step: status.update(step))
+    console.print(_status_table(statuses))
+
+
+@app.command()
+def down() -> None:
+    """Stop every service of the stack."""
+    platform = _platform()
+    with console.status("stopping ghlake") as status:
+        statuses = platform.down(on_step=lambda step: status.update(step))
+    console.print(_status_table(statuses))
+
+
+@app.command()
+def status() -> None:
+    """Show each service, its address and its health."""
+    statuses = _platform().status()
+    console.print(_status_table(statuses))
+    if not all(s.healthy for s in statuses):
+        raise typer.Exit(1)
+
+
+def _replay_table(reports: list[HourReport]) -> Table:
+    table = Table(title="replay")
+    for column in ("hour", "status", "lines", "published", "dead-lettered", "MB", "events/s"):
+        table.add_column(column, justify="right" if column not in ("hour", "status") else "left")
+    for r in reports:
+        rate = f"{r.published / r.seconds:,.0f}" if r.seconds else "-"
+        table.add_row(r.hour, r.status, f"{r.lines:,}", f"{r.published:,}",
+                      f"{r.dead_lettered:,}", f"{r.bytes / 1e6:,.1f}", rate)  # fmt: skip
+    return table
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        MofNCompleteColumn(), TextColumn("{task.fields[lines]:,} lines"),
+        TimeElapsedColumn(), console=console,
+    )  # fmt: skip
+
+
+def _replay(platform: Platform, location: str, hours: list[Hour]) -> list[HourReport]:
+    with _progress() as progress:
+        task = progress.add_task("replaying", total=len(hours), lines=0)
+        done = {"lines": 0, "hours": -1}
+
+        def on_hour(hour: Hour) -> None:
+            done["hours"] += 1
+            progress.update(task, completed=done["hours"], description=f"hour {hour}")
+
+        def on_lines(lines: int, _bytes: int) -> None:
+            progress.update(task, lines=done["lines"] + lines)
+
+        reports = platform.replay(location, hours, on_hour, on_lines)
+        progress.update(task, completed=len(hours), lines=sum(r.lines for r in reports))
+    return reports
+
+
+@app.command()
+def replay(
+    source: Annotated[str, typer.Option(help="Folder of hour files or a GH Archive mirror URL.")],
+    from_: Annotated[str, typer.Option("--from", help="First hour, e.g. 2015-01-01-0.")],
+    to: Annotated[str | None, typer.Option(help="Last hour (default: the first).")] = None,
+) -> None:
+    """Publish GH Archive hours, unchanged, to the events topic."""
+    first = Hour.parse(from_)
+    last = Hour.parse(to) if to else first
+    reports = _replay(_platform(), source, list(hour_range(first, last)))
+    console.print(_replay_table(reports))
+    if any(r.status != "published" for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="Folder to write the hour files to.")],
+    from_: Annotated[str, typer.Option("--from", help="First hour, e.g. 2026-01-15-0.")],
+    to: Annotated[str | None, typer.Option(help="Last hour (default: the first).")] = None,
+    events_per_hour: Annotated[int, typer.Option(min=1)] = 20_000,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Write realistic GH Archive hour files for offline runs and volume."""
+    from ghlake.sources.synthetic import SynthConfig, write_hour  # noqa: PLC0415
+
+    first = Hour.parse(from_)
+    hours = list(hour_range(first, Hour.parse(to) if to else first))
+    config = SynthConfig(events_per_hour=events_per_hour, seed=seed)
+    table = Table(title=f"generated in {out}")
+    for column in ("hour", "events", "MB (gzip)"):
+        table.add_column(column)
+    with _progress() as progress:
+        task = progress.add_task("generating", total=len(hours), lines=0)
+        for hour in hours:
+            result = write_hour(hour, out, config)
+            progress.update(task, advance=1, lines=progress.tasks[0].fields["lines"] + result.events)
+            table.add_row(hour.name, f"{result.events:,}", f"{result.bytes_written / 1e6:.1f}")
+    console.print(table)
+
+
+def _counts_table(counts: list[HourCounts]) -> Table:
+    table = Table(title="events per stage")
+    for column in ("hour", "published to Kafka", "in the lake (Parquet)", "in the warehouse", "reconciled"):
+        table.add_column(column, justify="right")
+    for c in counts:
+        mark = "[green]yes[/]" if c.reconciled else "[red]no[/]"
+        table.add_row(c.hour, f"{c.published:,}", f"{c.lake:,}", f"{c.warehouse:,}", mark)
+    table.add_row("total", f"{sum(c.published for c in counts):,}", f"{sum(c.lake for c in counts):,}",
+                  f"{sum(c.warehouse for c in counts):,}", "")  # fmt: skip
+    return table
+
+
+@app.command()
+def demo(
+    source: Annotated[str | None, typer.Option(help="Folder or mirror URL (default: probe GH Archive, else generate).")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First hour with --source.")] = None,
+    to: Annotated[str | None, typer.Option(help="Last hour with --source.")] = None,
+    offline: Annotated[bool, typer.Option(help="Do not try the network; generate hours.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the lake and warehouse.")] = 300,
+) -> None:
+    """The main job: start the stack, stream hours end to end, print reconciled counts."""
+    from ghlake.pipeline import plan_source  # noqa: PLC0415
+
+    platform = _platform()
+    with console.status("starting ghlake") as status:
+        platform.up(on_step=lambda step: status.update(step))
+    console.print(_status_table(platform.status()))
+    if source is not None:
+        if from_ is None:
+            raise typer.BadParameter("--from is required with --source")
+        first = Hour.parse(from_)
+        location, hours = source, list(hour_range(first, Hour.parse(to) if to else first))
+        origin = "given"
+    else:
+        with console.status("probing GH Archive (falls back to generated hours offline)"):
+            plan = plan_source(platform.settings.state_dir, offline=offline)
+        location, hours, origin = plan.location, list(plan.hours), plan.origin
+    console.print(f"hours {hours[0]}..{hours[-1]} from {location} ({origin})")
+    reports = _replay(platform, location, hours)
+    console.print(_replay_table(reports))
+    published = {r.hour: r.published for r in reports if r.status != "missing"}
+    with console.status("waiting for the lake and the warehouse") as status:
+        counts = platform.wait_reconciled(
+            published, timeout=timeout,
+            on_poll=lambda c: status.update(
+                f"lake {sum(x.lake for x in c):,} / warehouse {sum(x.warehouse for x in c):,}"
+                f" of {sum(published.values()):,}"),
+        )  # fmt: skip
+    console.print(_counts_table(counts))
+    if not all(c.reconciled for c in counts):
+        err_console.print("[red]the stages do not hold the same events; see the table above[/]")
+        raise typer.Exit(1)
+    console.print("[green]every published event reached the lake and the warehouse[/]")
+
+
+@app.command()
+def worker() -> None:
+    """Run a lake writer worker (faust-streaming) in the foreground."""
+    import faust  # noqa: PLC0415
+
+    from ghlake.streams.lake_app import create_lake_app  # noqa: PLC0415
+
+    lake_app = create_lake_app(_settings())
+    faust.Worker(lake_app, loglevel="INFO").execute_from_commandline()
+
+
+@warehouse_app.command("serve")
+def warehouse_serve() -> None:
+    """Run the warehouse service (owns the chDB engine) in the foreground."""
+    import uvicorn  # noqa: PLC0415
+
+    from ghlake.api.warehouse_app import create_warehouse_app  # noqa: PLC0415
+
+    settings = _settings()
+    uvicorn.run(
+        create_warehouse_app(settings),
+        host=settings.warehouse.host,
+        port=settings.warehouse.port,
+        log_level="info",
+        workers=1,  # chDB: one engine per process
+    )
+
+
+def run() -> None:
+    """Entry point: run the CLI, printing known errors as one red line."""
+    try:
+        app()
+    except GhLakeError as exc:
+        if _debug["on"]:
+            raise
+        err_console.print(f"[red]error:[/] {exc}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    run()

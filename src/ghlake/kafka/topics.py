@@ -1,0 +1,86 @@
+"""Topics ghlake owns, created idempotently through the admin API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from ghlake.errors import ServiceError
+from ghlake.settings import KafkaSettings
+
+__all__ = ["TopicSpec", "ensure_topics", "event_topics", "topic_message_counts"]
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic and the configuration it is created with."""
+
+    name: str
+    partitions: int
+    config: Mapping[str, str] = field(default_factory=dict)
+
+
+def event_topics(kafka: KafkaSettings) -> list[TopicSpec]:
+    """The events topic and its dead-letter topic."""
+    retention = str(kafka.retention_ms)
+    return [
+        TopicSpec(
+            kafka.topic,
+            kafka.partitions,
+            {
+                "retention.ms": retention,
+                "compression.type": "producer",
+                "max.message.bytes": "10485760",
+            },
+        ),
+        # Dead letters are kept as long as the events: they are the evidence.
+        TopicSpec(kafka.dead_letter_topic, 1, {"retention.ms": retention}),
+    ]
+
+
+def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], timeout: float = 30) -> list[str]:
+    """Create the topics that do not exist yet; return the names created."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    specs = list(specs)
+    futures = admin.create_topics(
+        [NewTopic(s.name, num_partitions=s.partitions, replication_factor=1, config=dict(s.config))
+         for s in specs],
+        request_timeout=timeout,
+    )
+    created: list[str] = []
+    for name, future in futures.items():
+        try:
+            future.result(timeout=timeout)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                continue
+            raise ServiceError(f"creating topic {name} on {bootstrap} failed: {error}") from exc
+        created.append(name)
+    return created
+
+
+def topic_message_counts(bootstrap: str, topic: str, timeout: float = 10) -> dict[int, int]:
+    """Messages held per partition (high watermark minus low watermark)."""
+    from confluent_kafka import Consumer, TopicPartition  # noqa: PLC0415
+
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "ghlake-watermarks", "enable.auto.commit": False}
+    )
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout)
+        partitions = metadata.topics[topic].partitions
+        counts: dict[int, int] = {}
+        for partition in partitions:
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=timeout
+            )
+            counts[partition] = high - low
+        return counts
+    except KafkaException as exc:
+        raise ServiceError(f"reading watermarks of {topic} on {bootstrap} failed: {exc}") from exc
+    finally:
+        consumer.close()

@@ -1,0 +1,144 @@
+"""The Platform: the one object every edge (CLI, API, tests) calls.
+
+Built from :class:`~ghlake.settings.Settings`, it knows the local stack and
+hands out the clients of each part: the event publisher, the lake's object
+store, the warehouse service.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from ghlake.errors import ServiceError
+from ghlake.hours import Hour
+from ghlake.kafka.producer import EventPublisher
+from ghlake.lake.reader import count_by_source_hour
+from ghlake.lake.store import ObjectStore
+from ghlake.replay import HourReport, LineProgress, replay_hours
+from ghlake.services.stack import StackService, stack_services
+from ghlake.services.supervisor import ServiceStatus, Supervisor
+from ghlake.settings import Settings
+from ghlake.sources.archive import open_archive
+from ghlake.warehouse.client import WarehouseClient
+
+__all__ = ["HourCounts", "Platform"]
+
+StepCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class HourCounts:
+    """One hour seen from each stage: what was published, what the lake and warehouse hold."""
+
+    hour: str
+    published: int
+    lake: int
+    warehouse: int
+
+    @property
+    def reconciled(self) -> bool:
+        """Whether every stage holds exactly what was published."""
+        return self.published == self.lake == self.warehouse
+
+
+class Platform:
+    """ghlake's services and clients for one configuration."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        state = settings.state_dir
+        self.supervisor = Supervisor(state / "run", state / "logs")
+
+    @cached_property
+    def services(self) -> list[StackService]:
+        """The local stack in start order."""
+        return stack_services(self.settings)
+
+    def service(self, name: str) -> StackService:
+        """One service by name."""
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise ServiceError(f"no service {name!r}; known: {', '.join(s.name for s in self.services)}")
+
+    def up(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
+        """Install what is missing and start every service that is not running, in order."""
+        statuses = []
+        for service in self.services:
+            if on_step is not None:
+                on_step(f"preparing {service.name}")
+            service.install()
+            if on_step is not None:
+                on_step(f"starting {service.name}")
+            status = self.supervisor.start(service.spec())
+            service.after_start()
+            statuses.append(status)
+        return statuses
+
+    def down(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
+        """Stop every service, last started first."""
+        statuses = []
+        for service in reversed(self.services):
+            if on_step is not None:
+                on_step(f"stopping {service.name}")
+            statuses.append(self.supervisor.stop(service.spec()))
+        return statuses[::-1]
+
+    def status(self) -> list[ServiceStatus]:
+        """Each service's process and health."""
+        return [self.supervisor.status(service.spec()) for service in self.services]
+
+    def publisher(self) -> EventPublisher:
+        """A new idempotent producer for the events topic."""
+        return EventPublisher(self.settings.kafka)
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        """The lake's bucket."""
+        return ObjectStore.from_settings(self.settings)
+
+    @cached_property
+    def warehouse(self) -> WarehouseClient:
+        """The warehouse service."""
+        return WarehouseClient(self.settings.warehouse.url)
+
+    def replay(
+        self,
+        location: str,
+        hours: Iterable[Hour],
+        on_hour: Callable[[Hour], None] | None = None,
+        progress: LineProgress | None = None,
+    ) -> list[HourReport]:
+        """Publish GH Archive ``hours`` from ``location`` (folder or mirror URL)."""
+        publisher = self.publisher()
+        return replay_hours(open_archive(location), publisher, hours, on_hour, progress)
+
+    def counts(self, published: dict[str, int]) -> list[HourCounts]:
+        """Compare what was published per hour with the lake and the warehouse."""
+        hours = set(published)
+        lake = count_by_source_hour(self.store, self.settings.lake.prefix, hours)
+        warehouse = self.warehouse.counts_by_source_hour(hours)
+        return [
+            HourCounts(hour, published[hour], lake.get(hour, 0), warehouse.get(hour, 0))
+            for hour in sorted(hours, key=Hour.parse)
+        ]
+
+    def wait_reconciled(
+        self,
+        published: dict[str, int],
+        timeout: float = 180,
+        on_poll: Callable[[list[HourCounts]], None] | None = None,
+    ) -> list[HourCounts]:
+        """Poll the counts until the lake and warehouse hold what was published, or time out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = self.counts(published)
+            if on_poll is not None:
+                on_poll(counts)
+            if all(c.reconciled for c in counts) or time.monotonic() >= deadline:
+                return counts
+            time.sleep(1.0)
+

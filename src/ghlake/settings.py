@@ -1,0 +1,205 @@
+"""Settings: one object, read once from ``GHLAKE_*`` variables at the edge.
+
+Nested sections use ``__``: ``GHLAKE_KAFKA__PORT=19092``,
+``GHLAKE_MINIO__SECRET_KEY=...``. Defaults run the whole stack on loopback in
+dev mode; prod mode refuses to start with the dev credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ghlake.errors import ConfigError
+
+__all__ = [
+    "DEV_MINIO_ACCESS_KEY",
+    "DEV_MINIO_SECRET_KEY",
+    "KafkaSettings",
+    "LakeSettings",
+    "MinioSettings",
+    "Settings",
+    "WarehouseSettings",
+    "load_settings",
+]
+
+DEV_MINIO_ACCESS_KEY = "ghlake"
+DEV_MINIO_SECRET_KEY = "ghlake-dev-secret"  # noqa: S105 - a dev-mode default, refused in prod
+
+_TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ghlake"
+
+
+class KafkaSettings(BaseModel):
+    """The broker ghlake starts (or an external cluster) and its topics."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(9092, ge=1, le=65535)
+    controller_port: int = Field(9093, ge=1, le=65535)
+    external_bootstrap: str | None = Field(
+        None, description="bootstrap servers of an existing cluster; the local broker is not used"
+    )
+    topic: str = "gharchive.events"
+    dead_letter_topic: str = "gharchive.events.dlq"
+    partitions: int = Field(6, ge=1, le=1024)
+    # Long enough to rebuild the lake or the warehouse by replaying the topic.
+    retention_ms: int = Field(30 * 24 * 3600 * 1000, ge=-1)
+    heap: str = "1g"
+
+    @field_validator("topic", "dead_letter_topic")
+    @classmethod
+    def _valid_topic(cls, value: str) -> str:
+        if not _TOPIC_RE.match(value):
+            raise ValueError(f"{value!r} is not a valid Kafka topic name")
+        return value
+
+    @property
+    def bootstrap(self) -> str:
+        """The bootstrap servers clients connect to."""
+        return self.external_bootstrap or f"{self.host}:{self.port}"
+
+
+class MinioSettings(BaseModel):
+    """The object store of the lake."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(9000, ge=1, le=65535)
+    console_port: int = Field(9001, ge=1, le=65535)
+    external_endpoint: str | None = Field(
+        None, description="host:port of an existing S3 service; the local MinIO is not used"
+    )
+    secure: bool = False
+    access_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    bucket: str = "ghlake-lake"
+    region: str = "us-east-1"
+
+    @property
+    def endpoint(self) -> str:
+        """host:port clients connect to."""
+        return self.external_endpoint or f"{self.host}:{self.port}"
+
+
+class LakeSettings(BaseModel):
+    """The lake writer (faust agents in stream-processors/)."""
+
+    consumer_group: str = "ghlake-lake-writer"
+    prefix: str = "events"
+    batch_max_events: int = Field(50_000, ge=1)
+    batch_max_seconds: float = Field(5.0, gt=0)
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(6066, ge=1, le=65535)
+    retry_max_seconds: float = Field(10.0, gt=0)
+
+
+class WarehouseSettings(BaseModel):
+    """The ClickHouse warehouse: embedded chDB owned by one service process."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8124, ge=1, le=65535)
+    database: str = "ghlake"
+    consumer_group: str = "ghlake-warehouse"
+    # How often the Kafka engine flushes a block into the tables (freshness).
+    flush_interval_ms: int = Field(1000, ge=100)
+
+    @field_validator("database", "consumer_group")
+    @classmethod
+    def _valid_identifier(cls, value: str) -> str:
+        if not _IDENT_RE.match(value.replace("-", "_")):
+            raise ValueError(f"{value!r} must be letters, digits, '_' or '-'")
+        return value
+
+    @property
+    def url(self) -> str:
+        """Base URL of the warehouse service."""
+        return f"http://{self.host}:{self.port}"
+
+
+class Settings(BaseSettings):
+    """Everything configurable in ghlake."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GHLAKE_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    mode: Literal["dev", "prod"] = "dev"
+    home: Path = Field(Path(".ghlake"), description="state: pid files, logs, service data")
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="downloads and builds")
+    project_root: Path | None = Field(None, description="the ghlake checkout (kafka/, minio/ ...)")
+    kafka: KafkaSettings = KafkaSettings()
+    minio: MinioSettings = MinioSettings()
+    lake: LakeSettings = LakeSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Settings:
+        minio = self.minio
+        if minio.access_key is None or minio.secret_key is None:
+            if self.mode == "prod":
+                raise ValueError(
+                    "GHLAKE_MINIO__ACCESS_KEY and GHLAKE_MINIO__SECRET_KEY must be set in prod mode"
+                )
+            object.__setattr__(
+                self,
+                "minio",
+                minio.model_copy(
+                    update={
+                        "access_key": minio.access_key or SecretStr(DEV_MINIO_ACCESS_KEY),
+                        "secret_key": minio.secret_key or SecretStr(DEV_MINIO_SECRET_KEY),
+                    }
+                ),
+            )
+        elif self.mode == "prod" and minio.secret_key.get_secret_value() == DEV_MINIO_SECRET_KEY:
+            raise ValueError("the dev MinIO secret key is refused in prod mode")
+        return self
+
+    @property
+    def root(self) -> Path:
+        """The ghlake checkout that holds the service folders."""
+        if self.project_root is not None:
+            return self.project_root.resolve()
+        # src/ghlake/settings.py -> the checkout, for an editable install.
+        candidate = Path(__file__).resolve().parents[2]
+        if not (candidate / "kafka" / "pom.xml").is_file():
+            raise ConfigError(
+                f"cannot find the ghlake checkout from {candidate}; "
+                "set GHLAKE_PROJECT_ROOT to the folder that holds kafka/ and minio/"
+            )
+        return candidate
+
+    @property
+    def state_dir(self) -> Path:
+        """Absolute path of :attr:`home`."""
+        return self.home.resolve()
+
+    @property
+    def minio_access_key(self) -> str:
+        """The access key (always set after validation)."""
+        assert self.minio.access_key is not None
+        return self.minio.access_key.get_secret_value()
+
+    @property
+    def minio_secret_key(self) -> str:
+        """The secret key (always set after validation)."""
+        assert self.minio.secret_key is not None
+        return self.minio.secret_key.get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, translating validation errors."""
+    from pydantic import ValidationError  # noqa: PLC0415 - keep the happy path's imports small
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from exc

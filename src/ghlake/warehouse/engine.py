@@ -1,0 +1,92 @@
+"""The embedded ClickHouse engine (chDB) behind one small seam.
+
+chDB runs ClickHouse inside this process. Only one process may open a data
+path, so the warehouse service owns the engine and everything else talks to
+that service (see :mod:`ghlake.warehouse.client`). Threads share one session
+behind a lock.
+
+Parameters are bound by ClickHouse, never formatted into the statement: the
+query names typed placeholders (``{hours:Array(String)}``) and the values
+travel as ``param_<name>`` session settings, which the engine parses as the
+declared type. chDB 3.7.2, the version whose Kafka engine consumes, has no
+``params=`` argument (clickhouse-connect's chDB backend needs it), so the
+settings are set under the session lock right before the query.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+from chdb import session as chdb_session
+
+from ghlake.errors import InvalidInputError, WarehouseError
+
+__all__ = ["ChdbEngine", "param_text"]
+
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def param_text(value: object) -> str:
+    """A value in ClickHouse's text form for a query parameter of the matching type."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Sequence):
+        inner = ",".join(
+            _quote(item) if isinstance(item, str) else param_text(item) for item in value
+        )
+        return f"[{inner}]"
+    raise InvalidInputError(f"cannot bind a {type(value).__name__} as a query parameter")
+
+
+class ChdbEngine:
+    """A persistent chDB session on a data path."""
+
+    def __init__(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            self._session = chdb_session.Session(str(path))
+        except Exception as exc:
+            raise WarehouseError(f"cannot open the chDB data path {path}: {exc}") from exc
+
+    def execute(self, sql: str) -> None:
+        """Run a statement that returns nothing (DDL, SET, INSERT ... SELECT)."""
+        with self._lock:
+            self._run(sql, "CSV")
+
+    def rows(self, sql: str, params: Mapping[str, object] | None = None) -> list[dict[str, Any]]:
+        """Run a query with bound ``params``; return its rows as dicts."""
+        with self._lock:
+            for name, value in (params or {}).items():
+                if not _PARAM_NAME.match(name):
+                    raise InvalidInputError(f"{name!r} is not a valid parameter name")
+                self._run(f"SET param_{name} = {_quote(param_text(value))}", "CSV")
+            data = self._run(sql, "JSONEachRow")
+        return [orjson.loads(line) for line in data.splitlines() if line]
+
+    def _run(self, sql: str, fmt: str) -> bytes:
+        try:
+            result = self._session.query(sql, fmt)
+        except Exception as exc:
+            raise WarehouseError(f"{exc} (statement: {sql[:200]})") from exc
+        data: bytes = result.bytes() if result is not None else b""
+        return data
+
+    def close(self) -> None:
+        """Release the data path."""
+        with self._lock:
+            self._session.close()
