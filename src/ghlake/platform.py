@@ -62,7 +62,16 @@ class Platform:
         for service in self.services:
             if service.name == name:
                 return service
-        raise ServiceError(f"no service {name!r}; known: {', '.join(s.name for s in self.services)}")
+        raise ServiceError(
+            f"no service {name!r}; known: {', '.join(s.name for s in self.services)}"
+        )
+
+    def install(self, on_step: StepCallback | None = None) -> None:
+        """Fetch and build what the services need (Kafka jars, MinIO), once per pin."""
+        for service in self.services:
+            if on_step is not None:
+                on_step(f"installing {service.name}")
+            service.install()
 
     def up(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
         """Install what is missing and start every service that is not running, in order."""
@@ -71,6 +80,7 @@ class Platform:
             if on_step is not None:
                 on_step(f"preparing {service.name}")
             service.install()
+            service.prepare()
             if on_step is not None:
                 on_step(f"starting {service.name}")
             status = self.supervisor.start(service.spec())
@@ -90,6 +100,13 @@ class Platform:
     def status(self) -> list[ServiceStatus]:
         """Each service's process and health."""
         return [self.supervisor.status(service.spec()) for service in self.services]
+
+    def close(self) -> None:
+        """Release the clients this platform opened (the services keep running)."""
+        for name in ("store", "warehouse"):
+            client = self.__dict__.pop(name, None)
+            if client is not None:
+                client.close()
 
     def publisher(self) -> EventPublisher:
         """A new idempotent producer for the events topic."""
@@ -141,4 +158,3 @@ class Platform:
             if all(c.reconciled for c in counts) or time.monotonic() >= deadline:
                 return counts
             time.sleep(1.0)
-

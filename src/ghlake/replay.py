@@ -65,7 +65,9 @@ def replay_hours(
     for hour in hours:
         if on_hour is not None:
             on_hour(hour)
-        provenance = Provenance("gharchive", hour.name, hour.start.isoformat().replace("+00:00", "Z"))
+        provenance = Provenance(
+            "gharchive", hour.name, hour.start.isoformat().replace("+00:00", "Z")
+        )
         guarded = _Guarded(gunzip_lines(source.chunks(hour)))
         try:
             result = publisher.publish_lines(guarded, provenance, progress)

@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 def create_warehouse_app(settings: Settings) -> FastAPI:
     """The warehouse service's HTTP app for ``settings``."""
     registry = CollectorRegistry()
-    rows_gauge = Gauge("ghlake_warehouse_rows", "Rows per warehouse table", ["table"], registry=registry)
+    rows_gauge = Gauge(
+        "ghlake_warehouse_rows", "Rows per warehouse table", ["table"], registry=registry
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -73,9 +73,20 @@ def _status_table(statuses: list[ServiceStatus]) -> Table:
         table.add_column(column)
     colors = {"healthy": "green", "unhealthy": "yellow", "stopped": "red"}
     for s in statuses:
-        state = f"[{colors[s.state]}]{s.state}[/]" + (" (started)" if s.changed and s.running else "")
+        state = f"[{colors[s.state]}]{s.state}[/]" + (
+            " (started)" if s.changed and s.running else ""
+        )
         table.add_row(s.name, state, str(s.pid or "-"), s.address, str(s.log))
     return table
+
+
+@app.command()
+def install() -> None:
+    """Fetch the Kafka jars and build the MinIO server into the cache (once per pin)."""
+    platform = _platform()
+    with console.status("installing") as status:
+        platform.install(on_step=lambda step: status.update(f"{step} (first time: a few minutes)"))
+    console.print(f"[green]installed[/] into {platform.settings.cache_dir}")
 
 
 @app.command()
@@ -83,7 +94,7 @@ def up() -> None:
     """Install what is missing and start the stack (Kafka, MinIO, warehouse, lake writer)."""
     platform = _platform()
     with console.status("starting ghlake") as status:
-        statuses = platform.up(on_step=lambda step: status.update(step))
+        statuses = platform.up(on_step=status.update)
     console.print(_status_table(statuses))
 
 
@@ -92,7 +103,7 @@ def down() -> None:
     """Stop every service of the stack."""
     platform = _platform()
     with console.status("stopping ghlake") as status:
-        statuses = platform.down(on_step=lambda step: status.update(step))
+        statuses = platform.down(on_step=status.update)
     console.print(_status_table(statuses))
 
 
@@ -177,37 +188,51 @@ def synth(
         task = progress.add_task("generating", total=len(hours), lines=0)
         for hour in hours:
             result = write_hour(hour, out, config)
-            progress.update(task, advance=1, lines=progress.tasks[0].fields["lines"] + result.events)
+            progress.update(
+                task, advance=1, lines=progress.tasks[0].fields["lines"] + result.events
+            )
             table.add_row(hour.name, f"{result.events:,}", f"{result.bytes_written / 1e6:.1f}")
     console.print(table)
 
 
 def _counts_table(counts: list[HourCounts]) -> Table:
     table = Table(title="events per stage")
-    for column in ("hour", "published to Kafka", "in the lake (Parquet)", "in the warehouse", "reconciled"):
+    for column in (
+        "hour",
+        "published to Kafka",
+        "in the lake (Parquet)",
+        "in the warehouse",
+        "reconciled",
+    ):
         table.add_column(column, justify="right")
     for c in counts:
         mark = "[green]yes[/]" if c.reconciled else "[red]no[/]"
         table.add_row(c.hour, f"{c.published:,}", f"{c.lake:,}", f"{c.warehouse:,}", mark)
-    table.add_row("total", f"{sum(c.published for c in counts):,}", f"{sum(c.lake for c in counts):,}",
-                  f"{sum(c.warehouse for c in counts):,}", "")  # fmt: skip
+    totals = (sum(c.published for c in counts), sum(c.lake for c in counts),
+              sum(c.warehouse for c in counts))  # fmt: skip
+    table.add_row("total", *(f"{n:,}" for n in totals), "")
     return table
 
 
 @app.command()
 def demo(
-    source: Annotated[str | None, typer.Option(help="Folder or mirror URL (default: probe GH Archive, else generate).")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="Folder or mirror URL (default: probe GH Archive, else generate)."),
+    ] = None,
     from_: Annotated[str | None, typer.Option("--from", help="First hour with --source.")] = None,
     to: Annotated[str | None, typer.Option(help="Last hour with --source.")] = None,
     offline: Annotated[bool, typer.Option(help="Do not try the network; generate hours.")] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the lake and warehouse.")] = 300,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the lake and warehouse.")
+    ] = 300,
 ) -> None:
     """The main job: start the stack, stream hours end to end, print reconciled counts."""
     from ghlake.pipeline import plan_source  # noqa: PLC0415
 
     platform = _platform()
     with console.status("starting ghlake") as status:
-        platform.up(on_step=lambda step: status.update(step))
+        platform.up(on_step=status.update)
     console.print(_status_table(platform.status()))
     if source is not None:
         if from_ is None:

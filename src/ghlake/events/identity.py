@@ -16,10 +16,10 @@ from typing import Any
 
 import orjson
 
-__all__ = ["EventBasics", "MalformedEvent", "event_basics", "parse_created_at", "parse_event"]
+__all__ = ["EventBasics", "MalformedEventError", "event_basics", "parse_created_at", "parse_event"]
 
 
-class MalformedEvent(ValueError):
+class MalformedEventError(ValueError):
     """A line that is not a GH Archive event; ``reason`` says why in a few words."""
 
     def __init__(self, reason: str) -> None:
@@ -40,13 +40,13 @@ class EventBasics:
 
 
 def parse_event(line: bytes) -> dict[str, Any]:
-    """Parse one JSON line into an object, or raise :class:`MalformedEvent`."""
+    """Parse one JSON line into an object, or raise :class:`MalformedEventError`."""
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        raise MalformedEvent(f"not JSON: {exc}") from exc
+        raise MalformedEventError(f"not JSON: {exc}") from exc
     if not isinstance(value, dict):
-        raise MalformedEvent(f"a JSON {type(value).__name__}, not an object")
+        raise MalformedEventError(f"a JSON {type(value).__name__}, not an object")
     return value
 
 
@@ -58,7 +58,7 @@ def parse_created_at(text: str) -> datetime:
         else:
             moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise MalformedEvent(f"created_at {text!r} is not a timestamp") from exc
+        raise MalformedEventError(f"created_at {text!r} is not a timestamp") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
@@ -75,13 +75,13 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def event_basics(event: dict[str, Any]) -> EventBasics:
-    """Identity fields of ``event`` in any era, or :class:`MalformedEvent`."""
+    """Identity fields of ``event`` in any era, or :class:`MalformedEventError`."""
     event_type = event.get("type")
     if not isinstance(event_type, str) or not event_type:
-        raise MalformedEvent("no event type")
+        raise MalformedEventError("no event type")
     created = event.get("created_at")
     if not isinstance(created, str):
-        raise MalformedEvent("no created_at")
+        raise MalformedEventError("no created_at")
 
     actor = event.get("actor")
     if isinstance(actor, dict):

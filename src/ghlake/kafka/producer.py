@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from confluent_kafka import KafkaError, Message, Producer
 
 from ghlake.errors import ServiceError, Transient
-from ghlake.events.identity import MalformedEvent, event_basics, parse_event
+from ghlake.events.identity import MalformedEventError, event_basics, parse_event
 from ghlake.settings import KafkaSettings
 
-__all__ = ["DeliveryError", "EventPublisher", "Provenance", "PublishResult"]
+__all__ = ["DeliveryError", "EventPublisher", "Headers", "Provenance", "PublishResult"]
 
-ProgressCallback = Callable[[int, int], None]  # (lines done, compressed bytes done)
+ProgressCallback = Callable[[int, int], None]  # (lines done, bytes done)
+Headers = list[tuple[str, str | bytes | None]]
 
 
 class DeliveryError(ServiceError, Transient):
@@ -82,9 +83,7 @@ class EventPublisher:
         else:
             self._failures.append(f"partition {message.partition()}: {error.str()}")
 
-    def _produce(
-        self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]
-    ) -> None:
+    def _produce(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> None:
         while True:
             try:
                 self._producer.produce(
@@ -104,7 +103,7 @@ class EventPublisher:
         """Publish every line; return when the broker has acknowledged all of them."""
         started = time.perf_counter()
         delivered_before = self._delivered
-        base_headers = [
+        base_headers: Headers = [
             ("source", provenance.source.encode()),
             ("hour", provenance.hour.encode()),
             ("file_time", provenance.file_time.encode()),
@@ -114,10 +113,10 @@ class EventPublisher:
             line = raw.rstrip(b"\r")
             count += 1
             size += len(line)
-            headers = [*base_headers, ("line", str(number).encode())]
+            headers: Headers = [*base_headers, ("line", str(number).encode())]
             try:
                 basics = event_basics(parse_event(line))
-            except MalformedEvent as exc:
+            except MalformedEventError as exc:
                 self.send_dead_letter(line, headers, exc.reason if line.strip() else "empty line")
                 dead += 1
             else:
@@ -139,7 +138,7 @@ class EventPublisher:
             )
         return PublishResult(count, published, dead, size, time.perf_counter() - started)
 
-    def send_dead_letter(self, value: bytes, headers: list[tuple[str, bytes]], reason: str) -> None:
+    def send_dead_letter(self, value: bytes, headers: Headers, reason: str) -> None:
         """Queue ``value`` for the dead-letter topic with its provenance and the reason."""
         self._produce(self.dead_letter_topic, value, None, [*headers, ("reason", reason.encode())])
 

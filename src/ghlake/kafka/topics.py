@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from ghlake.errors import ServiceError
 from ghlake.settings import KafkaSettings
@@ -46,8 +46,12 @@ def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], timeout: float = 3
     admin = AdminClient({"bootstrap.servers": bootstrap})
     specs = list(specs)
     futures = admin.create_topics(
-        [NewTopic(s.name, num_partitions=s.partitions, replication_factor=1, config=dict(s.config))
-         for s in specs],
+        [
+            NewTopic(
+                s.name, num_partitions=s.partitions, replication_factor=1, config=dict(s.config)
+            )
+            for s in specs
+        ],
         request_timeout=timeout,
     )
     created: list[str] = []
@@ -68,7 +72,11 @@ def topic_message_counts(bootstrap: str, topic: str, timeout: float = 10) -> dic
     from confluent_kafka import Consumer, TopicPartition  # noqa: PLC0415
 
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "ghlake-watermarks", "enable.auto.commit": False}
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "ghlake-watermarks",
+            "enable.auto.commit": False,
+        }
     )
     try:
         metadata = consumer.list_topics(topic, timeout=timeout)

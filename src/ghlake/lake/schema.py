@@ -40,7 +40,9 @@ def partition_path(prefix: str, created_at: datetime) -> str:
     return f"{prefix}/event_date={created_at:%Y-%m-%d}/event_hour={created_at:%H}"
 
 
-def object_key(prefix: str, hour_start: datetime, topic: str, partition: int, first: int, last: int) -> str:
+def object_key(
+    prefix: str, hour_start: datetime, *, topic: str, partition: int, first: int, last: int
+) -> str:
     """The object name of one partition's offset range within one hour folder."""
     return (
         f"{partition_path(prefix, hour_start)}/"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ghlake.errors import StorageError
-from ghlake.kafka.producer import EventPublisher
+from ghlake.kafka.producer import EventPublisher, Headers
 from ghlake.lake.writer import BatchResult, LakeWriter, SourceRecord
 
 __all__ = ["LakeMetrics", "LakeSink"]
@@ -33,10 +33,18 @@ class LakeMetrics:
     def __post_init__(self) -> None:
         r = self.registry
         self.events_in = Counter("ghlake_lake_events_in", "Records received", registry=r)
-        self.rows_written = Counter("ghlake_lake_rows_written", "Events written to Parquet", registry=r)
-        self.files_written = Counter("ghlake_lake_files_written", "Parquet objects written", registry=r)
-        self.dead_letters = Counter("ghlake_lake_dead_letters", "Records sent to the DLQ", registry=r)
-        self.store_retries = Counter("ghlake_lake_store_retries", "Failed store attempts retried", registry=r)
+        self.rows_written = Counter(
+            "ghlake_lake_rows_written", "Events written to Parquet", registry=r
+        )
+        self.files_written = Counter(
+            "ghlake_lake_files_written", "Parquet objects written", registry=r
+        )
+        self.dead_letters = Counter(
+            "ghlake_lake_dead_letters", "Records sent to the DLQ", registry=r
+        )
+        self.store_retries = Counter(
+            "ghlake_lake_store_retries", "Failed store attempts retried", registry=r
+        )
         self.batch_seconds = Histogram(
             "ghlake_lake_batch_seconds", "Time to write one batch", registry=r,
             buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
@@ -88,7 +96,7 @@ class LakeSink:
         self.last_error = None
         self.metrics.stalled.set(0)
         for letter in result.dead_letters:
-            headers = [*letter.record.headers.items(),
+            headers: Headers = [*letter.record.headers.items(),
                        ("kafka_partition", str(letter.record.partition).encode()),
                        ("kafka_offset", str(letter.record.offset).encode())]  # fmt: skip
             self.dead_letters.send_dead_letter(letter.record.value, headers, letter.reason)

@@ -20,7 +20,12 @@ from ghlake.settings import Settings
 
 __all__ = ["ObjectInfo", "ObjectStore"]
 
-_TRANSIENT_S3_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "XMinioServerNotInitialized"}
+_TRANSIENT_S3_CODES = {
+    "SlowDown",
+    "ServiceUnavailable",
+    "InternalError",
+    "XMinioServerNotInitialized",
+}
 
 
 @dataclass(frozen=True)
@@ -34,9 +39,10 @@ class ObjectInfo:
 class ObjectStore:
     """A bucket of the lake."""
 
-    def __init__(self, client: Minio, bucket: str) -> None:
+    def __init__(self, client: Minio, bucket: str, pool: urllib3.PoolManager | None = None) -> None:
         self.client = client
         self.bucket = bucket
+        self._pool = pool
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ObjectStore:
@@ -54,13 +60,20 @@ class ObjectStore:
             region=settings.minio.region,
             http_client=http,
         )
-        return cls(client, settings.minio.bucket)
+        return cls(client, settings.minio.bucket, http)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        if self._pool is not None:
+            self._pool.clear()
 
     def _translate(self, action: str, exc: Exception) -> StorageError:
         if isinstance(exc, S3Error):
             if exc.code in _TRANSIENT_S3_CODES:
                 return TransientStorageError(f"{action} in bucket {self.bucket}: {exc.code}")
-            return StorageError(f"{action} in bucket {self.bucket} refused: {exc.code} {exc.message}")
+            return StorageError(
+                f"{action} in bucket {self.bucket} refused: {exc.code} {exc.message}"
+            )
         return TransientStorageError(f"{action} in bucket {self.bucket}: {exc}")
 
     def ensure_bucket(self) -> bool:

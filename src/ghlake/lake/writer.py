@@ -18,7 +18,7 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ghlake.events.identity import EventBasics, MalformedEvent, event_basics, parse_event
+from ghlake.events.identity import EventBasics, MalformedEventError, event_basics, parse_event
 from ghlake.lake.schema import LAKE_SCHEMA, object_key
 from ghlake.lake.store import ObjectStore
 
@@ -91,7 +91,7 @@ class LakeWriter:
         for record in records:
             try:
                 basics = event_basics(parse_event(record.value))
-            except MalformedEvent as exc:
+            except MalformedEventError as exc:
                 dead.append(DeadLetter(record, exc.reason))
                 continue
             by_partition[record.partition].append((record, basics))
@@ -107,7 +107,10 @@ class LakeWriter:
                 created = item[1].created_at
                 by_hour[created.replace(minute=0, second=0, microsecond=0)].append(item)
             for hour_start, rows in sorted(by_hour.items()):
-                key = object_key(self.prefix, hour_start, self.topic, partition, first, last)
+                key = object_key(
+                    self.prefix, hour_start,
+                    topic=self.topic, partition=partition, first=first, last=last,
+                )  # fmt: skip
                 data = _to_parquet(rows)
                 self.store.put(key, data)
                 files.append(WrittenFile(key, len(rows), len(data)))

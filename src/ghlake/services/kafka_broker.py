@@ -118,10 +118,20 @@ def format_storage(settings: Settings) -> Path:
     if (data_dir / "meta.properties").is_file():
         return config
     cluster_id = _cluster_id()
-    argv = java_argv(settings, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config))
+    # "--cluster-id=..." keeps an id that starts with "-" from reading as an option.
+    argv = java_argv(
+        settings,
+        "kafka.tools.StorageTool",
+        "format",
+        f"--cluster-id={cluster_id}",
+        "--config",
+        str(config),
+    )
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise ServiceError(f"formatting Kafka storage in {data_dir} failed:\n{result.stdout}{result.stderr}")
+        raise ServiceError(
+            f"formatting Kafka storage in {data_dir} failed:\n{result.stdout}{result.stderr}"
+        )
     return config
 
 

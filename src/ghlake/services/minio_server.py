@@ -19,7 +19,7 @@ from ghlake.errors import ServiceError
 from ghlake.services.supervisor import ProcessSpec
 from ghlake.settings import Settings
 
-__all__ = ["ensure_minio_binary", "minio_module", "minio_spec"]
+__all__ = ["ensure_minio_binary", "minio_data_dir", "minio_module", "minio_spec"]
 
 
 def minio_module(settings: Settings) -> str:
@@ -50,7 +50,11 @@ def ensure_minio_binary(settings: Settings) -> Path:
     staging.mkdir(parents=True)
     env = {**os.environ, "GOBIN": str(staging), "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
     result = subprocess.run(
-        [go, "install", minio_module(settings)], env=env, capture_output=True, text=True, check=False
+        [go, "install", minio_module(settings)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0 or not (staging / "minio").is_file():
         raise ServiceError(
@@ -66,19 +70,28 @@ def _minio_healthy(endpoint: str) -> bool:
     return response.status_code == 200
 
 
+def minio_data_dir(settings: Settings) -> Path:
+    """Where the local MinIO keeps its objects."""
+    return settings.state_dir / "minio" / "data"
+
+
 def minio_spec(settings: Settings) -> ProcessSpec:
     """How to run the MinIO server on loopback with its data under the state directory."""
     minio = settings.minio
-    data_dir = settings.state_dir / "minio" / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = minio_data_dir(settings)
     endpoint = minio.endpoint
     return ProcessSpec(
         name="minio",
         argv=[
-            str(_binary_path(settings)), "server", str(data_dir), "--quiet",
-            "--address", f"{minio.host}:{minio.port}",
-            "--console-address", f"{minio.host}:{minio.console_port}",
-        ],  # fmt: skip
+            str(_binary_path(settings)),
+            "server",
+            str(data_dir),
+            "--quiet",
+            "--address",
+            f"{minio.host}:{minio.port}",
+            "--console-address",
+            f"{minio.host}:{minio.console_port}",
+        ],
         address=f"http://{endpoint}",
         health=lambda: _minio_healthy(endpoint),
         env={

@@ -17,7 +17,7 @@ import httpx
 from ghlake.kafka.topics import ensure_topics, event_topics
 from ghlake.lake.store import ObjectStore
 from ghlake.services.kafka_broker import broker_spec, ensure_kafka_jars, format_storage
-from ghlake.services.minio_server import ensure_minio_binary, minio_spec
+from ghlake.services.minio_server import ensure_minio_binary, minio_data_dir, minio_spec
 from ghlake.services.supervisor import ProcessSpec
 from ghlake.settings import Settings
 
@@ -26,11 +26,12 @@ __all__ = ["StackService", "stack_services"]
 
 @dataclass(frozen=True)
 class StackService:
-    """One service of the stack with its install and post-start steps."""
+    """One service of the stack with its install, pre-start and post-start steps."""
 
     name: str
     spec: Callable[[], ProcessSpec]
-    install: Callable[[], object] = lambda: None
+    install: Callable[[], object] = lambda: None  # downloads and builds, into the cache
+    prepare: Callable[[], object] = lambda: None  # state set-up before the first start
     after_start: Callable[[], object] = lambda: None
 
 
@@ -50,8 +51,11 @@ def stack_services(settings: Settings) -> list[StackService]:
             StackService(
                 "kafka",
                 spec=lambda: broker_spec(settings),
-                install=lambda: (ensure_kafka_jars(settings), format_storage(settings)),
-                after_start=lambda: ensure_topics(settings.kafka.bootstrap, event_topics(settings.kafka)),
+                install=lambda: ensure_kafka_jars(settings),
+                prepare=lambda: format_storage(settings),
+                after_start=lambda: ensure_topics(
+                    settings.kafka.bootstrap, event_topics(settings.kafka)
+                ),
             )
         )
     if settings.minio.external_endpoint is None:
@@ -60,6 +64,7 @@ def stack_services(settings: Settings) -> list[StackService]:
                 "minio",
                 spec=lambda: minio_spec(settings),
                 install=lambda: ensure_minio_binary(settings),
+                prepare=lambda: minio_data_dir(settings).mkdir(parents=True, exist_ok=True),
                 after_start=lambda: ObjectStore.from_settings(settings).ensure_bucket(),
             )
         )

@@ -85,6 +85,8 @@ class Supervisor:
     def __init__(self, run_dir: Path, log_dir: Path) -> None:
         self.run_dir = run_dir
         self.log_dir = log_dir
+        # Processes this supervisor started, kept so they are reaped, not leaked as zombies.
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
 
     def _pid_file(self, name: str) -> Path:
         return self.run_dir / f"{name}.pid"
@@ -144,6 +146,7 @@ class Supervisor:
             raise ServiceError(f"{spec.name}: cannot run {spec.argv[0]}: {exc}") from exc
         finally:
             log.close()
+        self._children[spec.name] = process
         self._pid_file(spec.name).write_text(f"{process.pid}\n")
         return self._wait_healthy(spec, process.pid, started=True)
 
@@ -151,7 +154,7 @@ class Supervisor:
         deadline = time.monotonic() + spec.ready_timeout
         while time.monotonic() < deadline:
             if pid is None or not _alive(pid):
-                self._pid_file(spec.name).unlink(missing_ok=True)
+                self._forget(spec.name)
                 raise ServiceError(
                     f"{spec.name} exited during start-up; last log lines:\n{self.tail(spec.name)}"
                 )
@@ -161,15 +164,18 @@ class Supervisor:
                 )
             time.sleep(0.25)
         raise ServiceError(
-            f"{spec.name} did not become healthy at {spec.address} within {spec.ready_timeout:.0f}s;"
-            f" see {self.log_file(spec.name)}; last log lines:\n{self.tail(spec.name)}"
+            f"{spec.name} did not become healthy at {spec.address}"
+            f" within {spec.ready_timeout:.0f}s; see {self.log_file(spec.name)};"
+            f" last log lines:\n{self.tail(spec.name)}"
         )
 
     def stop(self, spec: ProcessSpec) -> ServiceStatus:
         """Stop the service's whole process group: SIGTERM, then SIGKILL after a grace period."""
         pid = self.pid(spec.name)
         if pid is None:
-            return ServiceStatus(spec.name, spec.address, None, False, False, self.log_file(spec.name))
+            return ServiceStatus(
+                spec.name, spec.address, None, False, False, self.log_file(spec.name)
+            )
         self.signal(spec.name, signal.SIGTERM)
         deadline = time.monotonic() + spec.stop_timeout
         while time.monotonic() < deadline and _alive(pid):
@@ -178,10 +184,17 @@ class Supervisor:
             self.signal(spec.name, signal.SIGKILL)
             while _alive(pid):
                 time.sleep(0.05)
-        self._pid_file(spec.name).unlink(missing_ok=True)
+        self._forget(spec.name)
         return ServiceStatus(
             spec.name, spec.address, None, False, False, self.log_file(spec.name), changed=True
         )
+
+    def _forget(self, name: str) -> None:
+        """Drop the pid file and reap the child, once its process has ended."""
+        self._pid_file(name).unlink(missing_ok=True)
+        child = self._children.pop(name, None)
+        if child is not None:
+            child.poll()
 
     def signal(self, name: str, signum: int) -> bool:
         """Send ``signum`` to the service's process group; False when it does not run."""

@@ -29,9 +29,13 @@ class WarehouseClient:
         try:
             response = self.http.post(url, json={"params": dict(params or {})})
         except httpx.TransportError as exc:
-            raise WarehouseUnavailableError(f"the warehouse at {self.base_url} does not answer: {exc}") from exc
+            raise WarehouseUnavailableError(
+                f"the warehouse at {self.base_url} does not answer: {exc}"
+            ) from exc
         if response.status_code != 200:
-            raise WarehouseError(f"query {name} failed ({response.status_code}): {response.text[:500]}")
+            raise WarehouseError(
+                f"query {name} failed ({response.status_code}): {response.text[:500]}"
+            )
         rows: list[dict[str, Any]] = response.json()["rows"]
         return rows
 
@@ -39,6 +43,10 @@ class WarehouseClient:
         """Deduplicated events per source hour."""
         rows = self.named("counts_by_source_hour", {"hours": sorted(hours)})
         return {row["source_hour"]: int(row["events"]) for row in rows}
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.http.close()
 
     def healthy(self) -> bool:
         """Whether the service answers its health check."""

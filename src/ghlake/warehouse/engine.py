@@ -31,7 +31,21 @@ __all__ = ["ChdbEngine", "param_text"]
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"})
+
+
+def _escape(text: str) -> str:
+    """Backslash escapes of ClickHouse's escaped text format (as in TSV)."""
+    return text.translate(_ESCAPES)
+
+
 def _quote(text: str) -> str:
+    """A string element inside an array's text form: ``'it\\'s'``."""
+    return "'" + _escape(text).replace("'", "\\'") + "'"
+
+
+def _sql_literal(text: str) -> str:
+    """A SQL string literal whose value is exactly ``text``."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -42,7 +56,7 @@ def param_text(value: object) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return value
+        return _escape(value)
     if isinstance(value, Sequence):
         inner = ",".join(
             _quote(item) if isinstance(item, str) else param_text(item) for item in value
@@ -74,7 +88,7 @@ class ChdbEngine:
             for name, value in (params or {}).items():
                 if not _PARAM_NAME.match(name):
                     raise InvalidInputError(f"{name!r} is not a valid parameter name")
-                self._run(f"SET param_{name} = {_quote(param_text(value))}", "CSV")
+                self._run(f"SET param_{name} = {_sql_literal(param_text(value))}", "CSV")
             data = self._run(sql, "JSONEachRow")
         return [orjson.loads(line) for line in data.splitlines() if line]
 

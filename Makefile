@@ -1,0 +1,32 @@
+# The few commands the README names. Everything installs itself on first use.
+.PHONY: install run test lint up down status bench clean
+
+install:
+	scripts/install.sh
+
+run: install  ## the main job: stack up, hours streamed end to end, reconciled counts
+	.venv/bin/ghlake demo
+
+test: install  ## lint, types, and every test against the real services
+	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff format --check src tests bench
+	.venv/bin/mypy
+	.venv/bin/python -m pytest
+
+lint:
+	.venv/bin/ruff check src tests bench && .venv/bin/ruff format --check src tests bench && .venv/bin/mypy
+
+up: install
+	scripts/up-all-services.sh
+
+down:
+	scripts/down-all-services.sh
+
+status:
+	.venv/bin/ghlake status
+
+bench: install
+	.venv/bin/python bench/producer.py
+
+clean: down
+	rm -rf .ghlake

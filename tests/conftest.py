@@ -1,0 +1,88 @@
+"""Shared fixtures: real data locations and the real stack, started once per session.
+
+The stack (Kafka broker, MinIO, the warehouse service, a lake writer) runs
+from a private state directory on free ports, so a developer's own stack on
+the default ports is left alone. Downloads and builds come from the shared
+cache directory, as for ``ghlake up``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ghlake.platform import Platform
+from ghlake.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+GHARCHIVE = (REPO_ROOT / ".." / "shared" / "data" / "gharchive").resolve()
+
+
+@pytest.fixture(scope="session")
+def gharchive_dir() -> Path:
+    """The real GH Archive sample files (see its SOURCES.md)."""
+    if not GHARCHIVE.is_dir():
+        pytest.skip(f"real GH Archive data not found at {GHARCHIVE} (a sibling 'shared' checkout)")
+    return GHARCHIVE
+
+
+def count_lines(path: Path) -> int:
+    """Lines in a gzip file, counted plainly."""
+    with gzip.open(path, "rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sockets.append(sock)
+    ports = [s.getsockname()[1] for s in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+@pytest.fixture(scope="session")
+def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """GHLAKE_* variables of the test stack, exported so that service processes inherit them."""
+    home = tmp_path_factory.mktemp("ghlake-home")
+    kafka, controller, minio, console, warehouse, lake = _free_ports(6)
+    env = {
+        "GHLAKE_HOME": str(home),
+        "GHLAKE_KAFKA__PORT": str(kafka),
+        "GHLAKE_KAFKA__CONTROLLER_PORT": str(controller),
+        "GHLAKE_KAFKA__PARTITIONS": "3",
+        "GHLAKE_MINIO__PORT": str(minio),
+        "GHLAKE_MINIO__CONSOLE_PORT": str(console),
+        "GHLAKE_WAREHOUSE__PORT": str(warehouse),
+        "GHLAKE_WAREHOUSE__FLUSH_INTERVAL_MS": "500",
+        "GHLAKE_LAKE__WEB_PORT": str(lake),
+        "GHLAKE_LAKE__BATCH_MAX_SECONDS": "2",
+    }
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    yield env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def stack(stack_env: dict[str, str]) -> Iterator[Platform]:
+    """The real stack, up for the whole session and down at its end."""
+    platform = Platform(Settings())
+    try:
+        platform.up()
+        yield platform
+    finally:
+        platform.down()
+        platform.close()
