@@ -26,6 +26,7 @@ from rich.table import Table
 
 from ghlake.errors import GhLakeError
 from ghlake.hours import Hour, hour_range
+from ghlake.logs import configure_logging, logging_dict_config
 from ghlake.platform import HourCounts, Platform
 from ghlake.replay import HourReport
 from ghlake.services.supervisor import ServiceStatus
@@ -53,10 +54,7 @@ def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
 ) -> None:
     _debug["on"] = debug
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_logging(logging.DEBUG if debug else logging.WARNING)
 
 
 def _settings() -> Settings:
@@ -270,7 +268,9 @@ def worker() -> None:
     from ghlake.streams.lake_app import create_lake_app  # noqa: PLC0415
 
     lake_app = create_lake_app(_settings())
-    faust.Worker(lake_app, loglevel="INFO").execute_from_commandline()
+    faust.Worker(
+        lake_app, loglevel="INFO", logging_config=logging_dict_config("INFO")
+    ).execute_from_commandline()
 
 
 @warehouse_app.command("serve")
@@ -281,11 +281,13 @@ def warehouse_serve() -> None:
     from ghlake.api.warehouse_app import create_warehouse_app  # noqa: PLC0415
 
     settings = _settings()
+    configure_logging("INFO")
     uvicorn.run(
         create_warehouse_app(settings),
         host=settings.warehouse.host,
         port=settings.warehouse.port,
         log_level="info",
+        log_config=logging_dict_config("INFO"),
         workers=1,  # chDB: one engine per process
     )
 
