@@ -116,8 +116,10 @@ def status() -> None:
 
 def _replay_table(reports: list[HourReport]) -> Table:
     table = Table(title="replay")
-    for column in ("hour", "status", "lines", "published", "dead-lettered", "MB", "events/s"):
-        table.add_column(column, justify="right" if column not in ("hour", "status") else "left")
+    table.add_column("hour", no_wrap=True)
+    table.add_column("status")
+    for column in ("lines", "published", "dead-lettered", "MB", "events/s"):
+        table.add_column(column, justify="right")
     for r in reports:
         rate = f"{r.published / r.seconds:,.0f}" if r.seconds else "-"
         table.add_row(r.hour, r.status, f"{r.lines:,}", f"{r.published:,}",
