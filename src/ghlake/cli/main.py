@@ -197,13 +197,8 @@ def synth(
 
 def _counts_table(counts: list[HourCounts]) -> Table:
     table = Table(title="events per stage")
-    for column in (
-        "hour",
-        "published to Kafka",
-        "in the lake (Parquet)",
-        "in the warehouse",
-        "reconciled",
-    ):
+    table.add_column("hour", no_wrap=True)
+    for column in ("published to Kafka", "in the lake (Parquet)", "in the warehouse", "reconciled"):
         table.add_column(column, justify="right")
     for c in counts:
         mark = "[green]yes[/]" if c.reconciled else "[red]no[/]"
