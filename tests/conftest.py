@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ghlake.platform import Platform
+from ghlake.hours import Hour
+from ghlake.platform import HourCounts, Platform
 from ghlake.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -86,3 +87,25 @@ def stack(stack_env: dict[str, str]) -> Iterator[Platform]:
     finally:
         platform.down()
         platform.close()
+
+
+@pytest.fixture(scope="session")
+def real_hours(stack: Platform, gharchive_dir: Path) -> dict[str, int]:
+    """Every whole real GH Archive hour, replayed once per session; hour -> lines in the file.
+
+    Tests that need real hours in the stack use this instead of replaying them again,
+    so that every stage holds each real event exactly once.
+    """
+    files = sorted(gharchive_dir.glob("*-*-*-*.json.gz"))
+    lines = {path.name.removesuffix(".json.gz"): count_lines(path) for path in files}
+    reports = stack.replay(str(gharchive_dir), [Hour.parse(h) for h in lines])
+    for report in reports:
+        assert report.status == "published", report
+        assert (report.lines, report.published) == (lines[report.hour], lines[report.hour])
+    return lines
+
+
+@pytest.fixture(scope="session")
+def real_hours_reconciled(stack: Platform, real_hours: dict[str, int]) -> list[HourCounts]:
+    """The real hours once the lake and the warehouse hold all of them."""
+    return stack.wait_reconciled(real_hours, timeout=300)

@@ -10,29 +10,25 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from ghlake.hours import Hour
-from ghlake.platform import Platform
-from tests.conftest import count_lines
+from ghlake.platform import HourCounts, Platform
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REAL_HOUR = "2015-01-01-1"
 
 
-def test_real_hour_reaches_kafka_lake_and_warehouse(stack: Platform, gharchive_dir: Path) -> None:
-    lines = count_lines(gharchive_dir / f"{REAL_HOUR}.json.gz")
-    assert lines == 7427  # as SOURCES.md says; guards against a changed fixture
-
-    [report] = stack.replay(str(gharchive_dir), [Hour.parse(REAL_HOUR)])
-    assert (report.status, report.lines, report.published, report.dead_lettered) == (
-        "published",
-        lines,
-        lines,
-        0,
-    )
-
-    [counts] = stack.wait_reconciled({REAL_HOUR: report.published}, timeout=240)
-    assert counts.lake == lines, "events in the lake (Parquet in MinIO)"
-    assert counts.warehouse == lines, "events in github_events (through the chDB Kafka engine)"
+def test_real_hours_reach_kafka_lake_and_warehouse(
+    real_hours: dict[str, int], real_hours_reconciled: list[HourCounts]
+) -> None:
+    assert real_hours[REAL_HOUR] == 7427  # as SOURCES.md says; guards against a changed fixture
+    assert len(real_hours) == 8, "every whole hour of ../shared/data/gharchive, every era"
+    for counts in real_hours_reconciled:
+        lines = real_hours[counts.hour]
+        assert counts.published == lines
+        assert counts.lake == lines, f"{counts.hour}: events in the lake (Parquet in MinIO)"
+        assert counts.warehouse == lines, (
+            f"{counts.hour}: events in github_events (chDB Kafka engine)"
+        )
 
 
 def test_broken_lines_go_to_the_dead_letter_topic(stack: Platform, tmp_path: Path) -> None:
@@ -64,7 +60,9 @@ def test_broken_lines_go_to_the_dead_letter_topic(stack: Platform, tmp_path: Pat
     assert counts.reconciled
 
 
-def test_down_leaves_no_process_and_up_restarts_with_the_data(stack: Platform) -> None:
+def test_down_leaves_no_process_and_up_restarts_with_the_data(
+    stack: Platform, real_hours: dict[str, int], real_hours_reconciled: list[HourCounts]
+) -> None:
     before = {s.name: s.pid for s in stack.status()}
     again = stack.up()
     assert all(not s.changed for s in again), "a second up is a no-op"
@@ -79,8 +77,8 @@ def test_down_leaves_no_process_and_up_restarts_with_the_data(stack: Platform) -
         assert not Path(f"/proc/{pid}").exists(), f"{name} (pid {pid}) still runs after down"
 
     stack.up()
-    [counts] = stack.wait_reconciled({REAL_HOUR: 7427}, timeout=120)
-    assert counts.reconciled, "data survives a restart of the whole stack"
+    counts = stack.wait_reconciled(real_hours, timeout=120)
+    assert all(c.reconciled for c in counts), "data survives a restart of the whole stack"
 
 
 def _read_topic(stack: Platform, topic: str) -> list[tuple[bytes, dict[str, bytes]]]:

@@ -10,7 +10,7 @@ import pytest
 
 from ghlake.hours import Hour
 from ghlake.platform import Platform
-from tests.conftest import count_lines
+from ghlake.sources.synthetic import SynthConfig, write_hour
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -20,15 +20,14 @@ def _lake_health(stack: Platform) -> int:
     return httpx.get(f"http://{lake.web_host}:{lake.web_port}/healthz", timeout=5).status_code
 
 
-def test_minio_down_stalls_the_lake_writer_without_loss(
-    stack: Platform, gharchive_dir: Path
-) -> None:
-    hour = "2015-01-01-4"
-    lines = count_lines(gharchive_dir / f"{hour}.json.gz")
+def test_minio_down_stalls_the_lake_writer_without_loss(stack: Platform, tmp_path: Path) -> None:
+    hour = "2018-05-01-10"  # generated: real hours belong to the real_hours fixture
+    config = SynthConfig(events_per_hour=6000, seed=7)
+    lines = write_hour(Hour.parse(hour), tmp_path, config).events
     minio = stack.service("minio")
     stack.supervisor.stop(minio.spec())
     try:
-        [report] = stack.replay(str(gharchive_dir), [Hour.parse(hour)])
+        [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
         assert report.published == lines
         deadline = time.monotonic() + 60
         while _lake_health(stack) != 503:

@@ -13,24 +13,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
+from ghlake.cli.common import console, err_console, load_platform, new_progress
+from ghlake.cli.lake import lake_app, worker
+from ghlake.cli.warehouse import warehouse_app
 from ghlake.errors import GhLakeError
 from ghlake.hours import Hour, hour_range
-from ghlake.logs import configure_logging, logging_dict_config
+from ghlake.logs import configure_logging
 from ghlake.platform import HourCounts, Platform
 from ghlake.replay import HourReport
 from ghlake.services.supervisor import ServiceStatus
-from ghlake.settings import Settings, load_settings
 
 __all__ = ["app", "run"]
 
@@ -41,11 +34,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-warehouse_app = typer.Typer(help="The ClickHouse warehouse (embedded chDB).", no_args_is_help=True)
 app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(lake_app, name="lake")
+app.command("worker")(worker)
 
-console = Console()
-err_console = Console(stderr=True)
 _debug = {"on": False}
 
 
@@ -55,14 +47,6 @@ def _main(
 ) -> None:
     _debug["on"] = debug
     configure_logging(logging.DEBUG if debug else logging.WARNING)
-
-
-def _settings() -> Settings:
-    return load_settings()
-
-
-def _platform() -> Platform:
-    return Platform(_settings())
 
 
 def _status_table(statuses: list[ServiceStatus]) -> Table:
@@ -81,7 +65,7 @@ def _status_table(statuses: list[ServiceStatus]) -> Table:
 @app.command()
 def install() -> None:
     """Fetch the Kafka jars and build the MinIO server into the cache (once per pin)."""
-    platform = _platform()
+    platform = load_platform()
     with console.status("installing") as status:
         platform.install(on_step=lambda step: status.update(f"{step} (first time: a few minutes)"))
     console.print(f"[green]installed[/] into {platform.settings.cache_dir}")
@@ -90,7 +74,7 @@ def install() -> None:
 @app.command()
 def up() -> None:
     """Install what is missing and start the stack (Kafka, MinIO, warehouse, lake writer)."""
-    platform = _platform()
+    platform = load_platform()
     with console.status("starting ghlake") as status:
         statuses = platform.up(on_step=status.update)
     console.print(_status_table(statuses))
@@ -99,7 +83,7 @@ def up() -> None:
 @app.command()
 def down() -> None:
     """Stop every service of the stack."""
-    platform = _platform()
+    platform = load_platform()
     with console.status("stopping ghlake") as status:
         statuses = platform.down(on_step=status.update)
     console.print(_status_table(statuses))
@@ -108,7 +92,7 @@ def down() -> None:
 @app.command()
 def status() -> None:
     """Show each service, its address and its health."""
-    statuses = _platform().status()
+    statuses = load_platform().status()
     console.print(_status_table(statuses))
     if not all(s.healthy for s in statuses):
         raise typer.Exit(1)
@@ -127,16 +111,8 @@ def _replay_table(reports: list[HourReport]) -> Table:
     return table
 
 
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-        MofNCompleteColumn(), TextColumn("{task.fields[lines]:,} lines"),
-        TimeElapsedColumn(), console=console,
-    )  # fmt: skip
-
-
 def _replay(platform: Platform, location: str, hours: list[Hour]) -> list[HourReport]:
-    with _progress() as progress:
+    with new_progress() as progress:
         task = progress.add_task("replaying", total=len(hours), lines=0)
         done = {"lines": 0, "hours": -1}
 
@@ -161,7 +137,7 @@ def replay(
     """Publish GH Archive hours, unchanged, to the events topic."""
     first = Hour.parse(from_)
     last = Hour.parse(to) if to else first
-    reports = _replay(_platform(), source, list(hour_range(first, last)))
+    reports = _replay(load_platform(), source, list(hour_range(first, last)))
     console.print(_replay_table(reports))
     if any(r.status != "published" for r in reports):
         raise typer.Exit(1)
@@ -184,7 +160,7 @@ def synth(
     table = Table(title=f"generated in {out}")
     for column in ("hour", "events", "MB (gzip)"):
         table.add_column(column)
-    with _progress() as progress:
+    with new_progress() as progress:
         task = progress.add_task("generating", total=len(hours), lines=0)
         for hour in hours:
             result = write_hour(hour, out, config)
@@ -225,7 +201,7 @@ def demo(
     """The main job: start the stack, stream hours end to end, print reconciled counts."""
     from ghlake.pipeline import plan_source  # noqa: PLC0415
 
-    platform = _platform()
+    platform = load_platform()
     with console.status("starting ghlake") as status:
         platform.up(on_step=status.update)
     console.print(_status_table(platform.status()))
@@ -255,38 +231,6 @@ def demo(
         err_console.print("[red]the stages do not hold the same events; see the table above[/]")
         raise typer.Exit(1)
     console.print("[green]every published event reached the lake and the warehouse[/]")
-
-
-@app.command()
-def worker() -> None:
-    """Run a lake writer worker (faust-streaming) in the foreground."""
-    import faust  # noqa: PLC0415
-
-    from ghlake.streams.lake_app import create_lake_app  # noqa: PLC0415
-
-    lake_app = create_lake_app(_settings())
-    faust.Worker(
-        lake_app, loglevel="INFO", logging_config=logging_dict_config("INFO")
-    ).execute_from_commandline()
-
-
-@warehouse_app.command("serve")
-def warehouse_serve() -> None:
-    """Run the warehouse service (owns the chDB engine) in the foreground."""
-    import uvicorn  # noqa: PLC0415
-
-    from ghlake.api.warehouse_app import create_warehouse_app  # noqa: PLC0415
-
-    settings = _settings()
-    configure_logging("INFO")
-    uvicorn.run(
-        create_warehouse_app(settings),
-        host=settings.warehouse.host,
-        port=settings.warehouse.port,
-        log_level="info",
-        log_config=logging_dict_config("INFO"),
-        workers=1,  # chDB: one engine per process
-    )
 
 
 def run() -> None:
