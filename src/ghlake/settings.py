@@ -18,7 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ghlake.errors import ConfigError
 
 __all__ = [
+    "DEV_API_TOKEN",
     "DEV_MINIO_ACCESS_KEY",
+    "ApiSettings",
     "DEV_MINIO_SECRET_KEY",
     "KafkaSettings",
     "LakeSettings",
@@ -30,6 +32,7 @@ __all__ = [
 
 DEV_MINIO_ACCESS_KEY = "ghlake"
 DEV_MINIO_SECRET_KEY = "ghlake-dev-secret"  # noqa: S105 - a dev-mode default, refused in prod
+DEV_API_TOKEN = "ghlake-dev-token"  # noqa: S105 - a dev-mode default, refused in prod
 
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -125,6 +128,20 @@ class WarehouseSettings(BaseModel):
         return f"http://{self.host}:{self.port}"
 
 
+class ApiSettings(BaseModel):
+    """The public HTTP API and the token its write (and raw SQL) endpoints require."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    token: SecretStr | None = None
+    max_hours_per_request: int = Field(24 * 31, ge=1)
+
+    @property
+    def url(self) -> str:
+        """Base URL of the API."""
+        return f"http://{self.host}:{self.port}"
+
+
 class Settings(BaseSettings):
     """Everything configurable in ghlake."""
 
@@ -140,9 +157,19 @@ class Settings(BaseSettings):
     minio: MinioSettings = MinioSettings()
     lake: LakeSettings = LakeSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
+    api: ApiSettings = ApiSettings()
 
     @model_validator(mode="after")
     def _credentials(self) -> Settings:
+        api = self.api
+        if api.token is None:
+            if self.mode == "prod":
+                raise ValueError("GHLAKE_API__TOKEN must be set in prod mode")
+            object.__setattr__(
+                self, "api", api.model_copy(update={"token": SecretStr(DEV_API_TOKEN)})
+            )
+        elif self.mode == "prod" and api.token.get_secret_value() == DEV_API_TOKEN:
+            raise ValueError("the dev API token is refused in prod mode")
         minio = self.minio
         if minio.access_key is None or minio.secret_key is None:
             if self.mode == "prod":
@@ -187,6 +214,12 @@ class Settings(BaseSettings):
         """The access key (always set after validation)."""
         assert self.minio.access_key is not None
         return self.minio.access_key.get_secret_value()
+
+    @property
+    def api_token(self) -> str:
+        """The token write endpoints require (always set after validation)."""
+        assert self.api.token is not None
+        return self.api.token.get_secret_value()
 
     @property
     def minio_secret_key(self) -> str:

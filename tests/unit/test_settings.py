@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ghlake.errors import ConfigError
-from ghlake.settings import DEV_MINIO_SECRET_KEY, load_settings
+from ghlake.settings import DEV_API_TOKEN, DEV_MINIO_SECRET_KEY, load_settings
 
 
 def test_dev_mode_fills_dev_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -13,6 +13,7 @@ def test_dev_mode_fills_dev_credentials(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_prod_mode_refuses_missing_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GHLAKE_API__TOKEN", "a-real-token")
     monkeypatch.delenv("GHLAKE_MINIO__SECRET_KEY", raising=False)
     monkeypatch.delenv("GHLAKE_MINIO__ACCESS_KEY", raising=False)
     with pytest.raises(ConfigError, match="must be set in prod"):
@@ -20,6 +21,7 @@ def test_prod_mode_refuses_missing_credentials(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_prod_mode_refuses_the_dev_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GHLAKE_API__TOKEN", "a-real-token")
     monkeypatch.setenv("GHLAKE_MINIO__ACCESS_KEY", "lake")
     monkeypatch.setenv("GHLAKE_MINIO__SECRET_KEY", DEV_MINIO_SECRET_KEY)
     with pytest.raises(ConfigError, match="refused in prod"):
@@ -38,3 +40,14 @@ def test_invalid_topic_names_are_refused(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("GHLAKE_KAFKA__TOPIC", "events'; DROP")
     with pytest.raises(ConfigError, match="topic"):
         load_settings()
+
+
+def test_prod_mode_refuses_the_dev_api_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GHLAKE_MINIO__ACCESS_KEY", "lake")
+    monkeypatch.setenv("GHLAKE_MINIO__SECRET_KEY", "a-real-secret")
+    monkeypatch.delenv("GHLAKE_API__TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="API__TOKEN must be set"):
+        load_settings(mode="prod")
+    monkeypatch.setenv("GHLAKE_API__TOKEN", DEV_API_TOKEN)
+    with pytest.raises(ConfigError, match="dev API token is refused"):
+        load_settings(mode="prod")
