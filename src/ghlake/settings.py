@@ -20,8 +20,8 @@ from ghlake.errors import ConfigError
 __all__ = [
     "DEV_API_TOKEN",
     "DEV_MINIO_ACCESS_KEY",
-    "ApiSettings",
     "DEV_MINIO_SECRET_KEY",
+    "ApiSettings",
     "KafkaSettings",
     "LakeSettings",
     "MinioSettings",
