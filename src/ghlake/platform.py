@@ -17,11 +17,12 @@ from ghlake.hours import Hour
 from ghlake.kafka.producer import EventPublisher
 from ghlake.lake.reader import count_by_source_hour
 from ghlake.lake.store import ObjectStore
-from ghlake.replay import HourReport, LineProgress, replay_hours
+from ghlake.ledger import Ledger
+from ghlake.replay import HourReport, LineProgress, Replayer
 from ghlake.services.stack import StackService, stack_services
 from ghlake.services.supervisor import ServiceStatus, Supervisor
 from ghlake.settings import Settings
-from ghlake.sources.archive import open_archive
+from ghlake.sources.archive import HourFetcher, open_archive
 from ghlake.warehouse.client import WarehouseClient
 
 __all__ = ["HourCounts", "Platform"]
@@ -103,7 +104,7 @@ class Platform:
 
     def close(self) -> None:
         """Release the clients this platform opened (the services keep running)."""
-        for name in ("store", "warehouse"):
+        for name in ("store", "warehouse", "ledger"):
             client = self.__dict__.pop(name, None)
             if client is not None:
                 client.close()
@@ -122,16 +123,43 @@ class Platform:
         """The warehouse service."""
         return WarehouseClient(self.settings.warehouse.url)
 
+    @cached_property
+    def ledger(self) -> Ledger:
+        """The ledger database."""
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        return Ledger(self.settings.ledger_url)
+
+    def fetcher(self, location: str | None = None) -> HourFetcher:
+        """Fetches hours from ``location`` (default: the configured mirror) and the fallbacks."""
+        replay = self.settings.replay
+        locations = [location or replay.mirror, *replay.fallback_mirrors]
+        return HourFetcher(
+            [open_archive(loc, replay.timeout_seconds) for loc in locations],
+            self.settings.state_dir / "spool",
+            retries=replay.retries,
+            backoff=replay.retry_backoff_seconds,
+        )
+
     def replay(
         self,
-        location: str,
+        location: str | None,
         hours: Iterable[Hour],
         on_hour: Callable[[Hour], None] | None = None,
         progress: LineProgress | None = None,
+        *,
+        force: bool = False,
+        speed: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> list[HourReport]:
-        """Publish GH Archive ``hours`` from ``location`` (folder or mirror URL)."""
-        publisher = self.publisher()
-        return replay_hours(open_archive(location), publisher, hours, on_hour, progress)
+        """Publish GH Archive ``hours`` from ``location`` (folder or mirror URL) via the ledger."""
+        replayer = Replayer(
+            self.publisher(), self.ledger, self.fetcher(location), self.settings.kafka,
+            concurrency=self.settings.replay.concurrency,
+        )  # fmt: skip
+        return replayer.run(
+            hours, force=force, speed=speed, on_hour=on_hour, progress=progress,
+            should_stop=should_stop,
+        )  # fmt: skip
 
     def counts(self, published: dict[str, int]) -> list[HourCounts]:
         """Compare what was published per hour with the lake and the warehouse."""

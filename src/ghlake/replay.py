@@ -1,26 +1,37 @@
-"""Replaying GH Archive hours into the events topic, one hour at a time.
+"""Replaying GH Archive hours into the events topic, hour by hour, through the ledger.
 
-A missing hour is recorded and the range goes on; a damaged file publishes
-every line before the damage and is reported ``partial`` with the reason.
+For each hour: skip it when the ledger says it was published (unless forced);
+record the topics' end offsets; publish every line (valid events to the topic,
+the rest to the dead-letter topic); record the outcome. A missing hour is
+recorded and the range goes on; a damaged file publishes every line before the
+damage and ends ``partial`` (``corrupt`` when nothing could be read). An hour
+left ``publishing`` by a killed producer is resumed: what it delivered is read
+back from the topics and not sent again.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from ghlake.errors import SourceError
 from ghlake.hours import Hour
-from ghlake.kafka.producer import EventPublisher, Provenance
-from ghlake.sources.archive import ArchiveSource, HourMissingError, gunzip_lines
+from ghlake.kafka.producer import EventPublisher, Provenance, PublishCancelledError
+from ghlake.kafka.readback import delivered_message_ids, end_offsets
+from ghlake.ledger import HourRecord, Ledger
+from ghlake.settings import KafkaSettings
+from ghlake.sources.archive import FetchedHour, HourFetcher, gunzip_lines
+from ghlake.sources.lines import LineOutcome, classify_lines
 
-__all__ = ["HourReport", "replay_hours"]
+__all__ = ["HourReport", "LineProgress", "Pacer", "Replayer"]
 
 log = logging.getLogger(__name__)
 
 HourStarted = Callable[[Hour], None]
 LineProgress = Callable[[int, int], None]
+RESUMABLE = ("publishing", "interrupted", "partial")
 
 
 @dataclass(frozen=True)
@@ -28,17 +39,56 @@ class HourReport:
     """The outcome of one hour."""
 
     hour: str
-    status: str  # published, partial or missing
+    status: str  # published, partial, corrupt, missing, failed, interrupted, skipped
     lines: int = 0
     published: int = 0
     dead_lettered: int = 0
+    recovered: int = 0
+    duplicates: int = 0
+    resent_skipped: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    sha256: str = ""
     error: str | None = None
+
+    @classmethod
+    def from_record(cls, record: HourRecord, status: str) -> HourReport:
+        """A report of what the ledger holds (for hours not published again)."""
+        return cls(
+            record.hour, status, record.lines, record.published, record.dead_lettered,
+            record.recovered, record.duplicates, 0, record.bytes, 0.0, record.sha256, record.error,
+        )  # fmt: skip
+
+
+class Pacer:
+    """Sleeps so that events go out at ``speed`` times the pace of their ``created_at``."""
+
+    def __init__(
+        self,
+        speed: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.speed = speed
+        self.clock = clock
+        self.sleep = sleep
+        self._origin: tuple[float, float] | None = None  # (event time, wall time)
+
+    def __call__(self, outcome: LineOutcome) -> None:
+        """Wait until ``outcome`` is due."""
+        if outcome.created_at is None:
+            return
+        event_time = outcome.created_at.timestamp()
+        if self._origin is None:
+            self._origin = (event_time, self.clock())
+        due = self._origin[1] + (event_time - self._origin[0]) / self.speed
+        delay = due - self.clock()
+        if delay > 0:
+            self.sleep(delay)
 
 
 class _Guarded:
-    """Yields a source's lines and keeps the error that ended them early, if any."""
+    """Yields a file's lines and keeps the error that ended them early, if any."""
 
     def __init__(self, lines: Iterator[bytes]) -> None:
         self.lines = lines
@@ -47,43 +97,139 @@ class _Guarded:
     def __iter__(self) -> Iterator[bytes]:
         try:
             yield from self.lines
-        except HourMissingError:
-            raise
         except SourceError as exc:
             self.error = exc
 
 
-def replay_hours(
-    source: ArchiveSource,
-    publisher: EventPublisher,
-    hours: Iterable[Hour],
-    on_hour: HourStarted | None = None,
-    progress: LineProgress | None = None,
-) -> list[HourReport]:
-    """Publish every hour of ``hours`` from ``source``; one report per hour."""
-    reports = []
-    for hour in hours:
-        if on_hour is not None:
-            on_hour(hour)
+class Replayer:
+    """Publishes hours from a fetcher through a publisher, keeping the ledger."""
+
+    def __init__(
+        self,
+        publisher: EventPublisher,
+        ledger: Ledger,
+        fetcher: HourFetcher,
+        kafka: KafkaSettings,
+        concurrency: int = 2,
+    ) -> None:
+        self.publisher = publisher
+        self.ledger = ledger
+        self.fetcher = fetcher
+        self.kafka = kafka
+        self.concurrency = concurrency
+
+    def run(
+        self,
+        hours: Iterable[Hour],
+        *,
+        force: bool = False,
+        speed: float | None = None,
+        on_hour: HourStarted | None = None,
+        progress: LineProgress | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[HourReport]:
+        """Replay ``hours``; one report per hour. Stops early when ``should_stop`` says so."""
+        todo: list[Hour] = []
+        reports: dict[str, HourReport] = {}
+        for hour in hours:
+            record = self.ledger.hour(hour.name)
+            if record is not None and record.status == "published" and not force:
+                reports[hour.name] = HourReport.from_record(record, "skipped")
+            else:
+                todo.append(hour)
+        pacer = Pacer(speed) if speed else None
+        for fetched in self.fetcher.prefetch(todo, self.concurrency):
+            if should_stop is not None and should_stop():
+                break
+            if on_hour is not None:
+                on_hour(fetched.hour)
+            try:
+                reports[fetched.hour.name] = self._one(fetched, force, pacer, progress, should_stop)
+            finally:
+                fetched.discard()
+            if reports[fetched.hour.name].status == "interrupted":
+                break
+        return [reports[h] for h in sorted(reports, key=Hour.parse)]
+
+    def _start_offsets(self) -> dict[str, dict[int, int]]:
+        bootstrap = self.kafka.bootstrap
+        return {
+            self.kafka.topic: end_offsets(bootstrap, self.kafka.topic),
+            self.kafka.dead_letter_topic: end_offsets(bootstrap, self.kafka.dead_letter_topic),
+        }
+
+    def _one(
+        self,
+        fetched: FetchedHour,
+        force: bool,
+        pacer: Pacer | None,
+        progress: LineProgress | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> HourReport:
+        hour = fetched.hour
+        if fetched.path is None:
+            status = "failed" if fetched.failed else "missing"
+            self.ledger.finish_hour(hour, status, source=fetched.origin, error=fetched.error)
+            log.warning("hour not fetched", extra={"hour": hour.name, "status": status,
+                                                   "error": fetched.error})  # fmt: skip
+            return HourReport(hour.name, status, error=fetched.error)
+
+        previous = self.ledger.hour(hour.name)
+        skip: set[str] = set()
+        starts: dict[str, dict[int, int]]
+        if (
+            previous is not None
+            and previous.status in RESUMABLE
+            and previous.start_offsets
+            and not force
+        ):
+            starts = {
+                topic: {int(p): o for p, o in offsets.items()}
+                for topic, offsets in previous.start_offsets.items()
+            }
+            skip = delivered_message_ids(self.kafka.bootstrap, starts, hour.name)
+            log.info("resuming hour", extra={"hour": hour.name, "already_delivered": len(skip)})
+        else:
+            starts = self._start_offsets()
+        self.ledger.begin_hour(hour, fetched.origin, starts)
+
         provenance = Provenance(
             "gharchive", hour.name, hour.start.isoformat().replace("+00:00", "Z")
         )
-        guarded = _Guarded(gunzip_lines(source.chunks(hour)))
+        guarded = _Guarded(gunzip_lines(fetched.chunks()))
         try:
-            result = publisher.publish_lines(guarded, provenance, progress)
-        except HourMissingError as exc:
-            log.warning("hour missing", extra={"hour": hour.name, "error": str(exc)})
-            reports.append(HourReport(hour.name, "missing", error=str(exc)))
-            continue
-        status = "published" if guarded.error is None else "partial"
-        error = None if guarded.error is None else str(guarded.error)
+            result = self.publisher.publish(
+                classify_lines(guarded), provenance, skip=skip, progress=progress,
+                before_send=pacer, should_stop=should_stop,
+            )  # fmt: skip
+        except PublishCancelledError as exc:
+            self.ledger.finish_hour(hour, "interrupted", error=str(exc))
+            return HourReport(hour.name, "interrupted", error=str(exc))
+
+        if guarded.error is None:
+            status, error = "published", None
+        else:
+            status = "partial" if result.lines else "corrupt"
+            error = str(guarded.error)
+        offsets = dict(result.offsets)
+        if previous is not None and skip:
+            for partition, (first, last) in (previous.offsets or {}).items():
+                mine = offsets.get(int(partition), (first, last))
+                offsets[int(partition)] = (min(first, mine[0]), max(last, mine[1]))
+        self.ledger.finish_hour(
+            hour, status, lines=result.lines, valid=result.valid, recovered=result.recovered,
+            dead_lettered=result.dead_lettered, duplicates=result.duplicates, bytes=fetched.size,
+            raw_bytes=result.bytes, sha256=fetched.sha256, offsets=offsets,
+            seconds=result.seconds, error=error,
+        )  # fmt: skip
         log.info(
             "hour replayed",
             extra={"hour": hour.name, "status": status, "lines": result.lines,
-                   "published": result.published, "dead_lettered": result.dead_lettered},
+                   "published": result.published, "dead_lettered": result.dead_lettered,
+                   "resent_skipped": result.skipped, "offsets": offsets},
         )  # fmt: skip
-        reports.append(
-            HourReport(hour.name, status, result.lines, result.published, result.dead_lettered,
-                       result.bytes, result.seconds, error)
+        return HourReport(
+            hour.name, status, result.lines, result.published, result.dead_lettered,
+            result.recovered, result.duplicates, result.skipped, fetched.size, result.seconds,
+            fetched.sha256, error,
         )  # fmt: skip
-    return reports

@@ -24,7 +24,9 @@ __all__ = [
     "ApiSettings",
     "KafkaSettings",
     "LakeSettings",
+    "LedgerSettings",
     "MinioSettings",
+    "ReplaySettings",
     "Settings",
     "WarehouseSettings",
     "load_settings",
@@ -142,6 +144,23 @@ class ApiSettings(BaseModel):
         return f"http://{self.host}:{self.port}"
 
 
+class ReplaySettings(BaseModel):
+    """Where GH Archive hours come from and how they are fetched."""
+
+    mirror: str = "https://data.gharchive.org"
+    fallback_mirrors: list[str] = Field(default_factory=list)
+    concurrency: int = Field(2, ge=1, le=16, description="hours downloaded ahead in parallel")
+    retries: int = Field(4, ge=0, le=20)
+    retry_backoff_seconds: float = Field(1.0, gt=0)
+    timeout_seconds: float = Field(60.0, gt=0)
+
+
+class LedgerSettings(BaseModel):
+    """The ledger database: SQLite under the state directory unless a URL is given."""
+
+    url: str | None = Field(None, description="SQLAlchemy URL, e.g. postgresql+psycopg://...")
+
+
 class Settings(BaseSettings):
     """Everything configurable in ghlake."""
 
@@ -158,6 +177,8 @@ class Settings(BaseSettings):
     lake: LakeSettings = LakeSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
     api: ApiSettings = ApiSettings()
+    replay: ReplaySettings = ReplaySettings()
+    ledger: LedgerSettings = LedgerSettings()
 
     @model_validator(mode="after")
     def _credentials(self) -> Settings:
@@ -214,6 +235,11 @@ class Settings(BaseSettings):
         """The access key (always set after validation)."""
         assert self.minio.access_key is not None
         return self.minio.access_key.get_secret_value()
+
+    @property
+    def ledger_url(self) -> str:
+        """The ledger's SQLAlchemy URL."""
+        return self.ledger.url or f"sqlite:///{self.state_dir / 'ledger.db'}"
 
     @property
     def api_token(self) -> str:

@@ -102,16 +102,30 @@ def _replay_table(reports: list[HourReport]) -> Table:
     table = Table(title="replay")
     table.add_column("hour", no_wrap=True)
     table.add_column("status")
-    for column in ("lines", "published", "dead-lettered", "MB", "events/s"):
+    for column in ("lines", "published", "dead-lettered", "recovered", "duplicates", "MB", "ev/s"):
         table.add_column(column, justify="right")
+    table.add_column("sha256", no_wrap=True)
+    colors = {"published": "green", "skipped": "cyan", "partial": "yellow", "missing": "yellow"}
     for r in reports:
         rate = f"{r.published / r.seconds:,.0f}" if r.seconds else "-"
-        table.add_row(r.hour, r.status, f"{r.lines:,}", f"{r.published:,}",
-                      f"{r.dead_lettered:,}", f"{r.bytes / 1e6:,.1f}", rate)  # fmt: skip
+        status = f"[{colors.get(r.status, 'red')}]{r.status}[/]"
+        table.add_row(r.hour, status, f"{r.lines:,}", f"{r.published:,}", f"{r.dead_lettered:,}",
+                      f"{r.recovered:,}", f"{r.duplicates:,}", f"{r.bytes / 1e6:,.1f}", rate,
+                      r.sha256[:12])  # fmt: skip
+    for r in reports:
+        if r.error:
+            table.caption = (table.caption or "") + f"{r.hour}: {r.error}\n"
     return table
 
 
-def _replay(platform: Platform, location: str, hours: list[Hour]) -> list[HourReport]:
+def _replay(
+    platform: Platform,
+    location: str | None,
+    hours: list[Hour],
+    *,
+    force: bool = False,
+    speed: float | None = None,
+) -> list[HourReport]:
     with new_progress() as progress:
         task = progress.add_task("replaying", total=len(hours), lines=0)
         done = {"lines": 0, "hours": -1}
@@ -123,23 +137,33 @@ def _replay(platform: Platform, location: str, hours: list[Hour]) -> list[HourRe
         def on_lines(lines: int, _bytes: int) -> None:
             progress.update(task, lines=done["lines"] + lines)
 
-        reports = platform.replay(location, hours, on_hour, on_lines)
+        reports = platform.replay(location, hours, on_hour, on_lines, force=force, speed=speed)
         progress.update(task, completed=len(hours), lines=sum(r.lines for r in reports))
     return reports
 
 
 @app.command()
 def replay(
-    source: Annotated[str, typer.Option(help="Folder of hour files or a GH Archive mirror URL.")],
-    from_: Annotated[str, typer.Option("--from", help="First hour, e.g. 2015-01-01-0.")],
+    from_: Annotated[str, typer.Option("--from", help="First hour (UTC), e.g. 2015-01-01-0.")],
     to: Annotated[str | None, typer.Option(help="Last hour (default: the first).")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="Folder of hour files or a mirror URL (default: GHLAKE_REPLAY__MIRROR)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Publish hours the ledger says are published.")
+    ] = False,
+    speed: Annotated[
+        float | None, typer.Option(min=0.001, help="Pace events at N times real time.")
+    ] = None,
 ) -> None:
-    """Publish GH Archive hours, unchanged, to the events topic."""
+    """Publish GH Archive hours, unchanged, to the events topic (skips published hours)."""
     first = Hour.parse(from_)
     last = Hour.parse(to) if to else first
-    reports = _replay(load_platform(), source, list(hour_range(first, last)))
+    hours = list(hour_range(first, last))
+    reports = _replay(load_platform(), source, hours, force=force, speed=speed)
     console.print(_replay_table(reports))
-    if any(r.status != "published" for r in reports):
+    if any(r.status not in ("published", "skipped") for r in reports):
         raise typer.Exit(1)
 
 
@@ -218,7 +242,7 @@ def demo(
     console.print(f"hours {hours[0]}..{hours[-1]} from {location} ({origin})")
     reports = _replay(platform, location, hours)
     console.print(_replay_table(reports))
-    published = {r.hour: r.published for r in reports if r.status != "missing"}
+    published = {r.hour: r.published for r in reports if r.published}
     with console.status("waiting for the lake and the warehouse") as status:
         counts = platform.wait_reconciled(
             published, timeout=timeout,

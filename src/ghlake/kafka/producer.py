@@ -1,25 +1,32 @@
 """Publishing GH Archive lines to the events topic, unchanged, without loss.
 
 The producer is idempotent with ``acks=all``: the broker de-duplicates
-retried batches, so a delivery is exactly once per send. Each message is the
-original JSON line; the key is the repository id (per-repository ordering);
-headers carry provenance. A line that is not an event goes to the dead-letter
-topic with the reason, never silently dropped.
+retried batches, so each send lands once. Each message is the original JSON
+line; the key is the repository id (per-repository ordering); headers carry
+provenance (``source``, ``hour``, ``file_time``, ``line``, ``part``). Lines
+that are not events go to the dead-letter topic with a ``reason`` header.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError, Message, Producer
 
 from ghlake.errors import ServiceError, Transient
-from ghlake.events.identity import MalformedEventError, event_basics, parse_event
 from ghlake.settings import KafkaSettings
+from ghlake.sources.lines import LineOutcome, classify_lines
 
-__all__ = ["DeliveryError", "EventPublisher", "Headers", "Provenance", "PublishResult"]
+__all__ = [
+    "DeliveryError",
+    "EventPublisher",
+    "Headers",
+    "Provenance",
+    "PublishCancelledError",
+    "PublishResult",
+]
 
 ProgressCallback = Callable[[int, int], None]  # (lines done, bytes done)
 Headers = list[tuple[str, str | bytes | None]]
@@ -27,6 +34,10 @@ Headers = list[tuple[str, str | bytes | None]]
 
 class DeliveryError(ServiceError, Transient):
     """The broker did not acknowledge some messages; the hour must be published again."""
+
+
+class PublishCancelledError(ServiceError):
+    """Publishing stopped on request; what was sent before is acknowledged."""
 
 
 @dataclass(frozen=True)
@@ -40,18 +51,56 @@ class Provenance:
 
 @dataclass(frozen=True)
 class PublishResult:
-    """What one publish call did."""
+    """What one publish call did. ``valid + dead_lettered == lines``."""
 
     lines: int
-    published: int
-    dead_lettered: int
+    published: int  # messages on the events topic: valid + recovered
+    dead_lettered: int  # lines sent to the dead-letter topic
     bytes: int
     seconds: float
+    valid: int = 0
+    recovered: int = 0  # events recovered from the tail of a merged line
+    duplicates: int = 0  # lines dead-lettered as duplicates of an earlier line
+    skipped: int = 0  # outcomes already delivered by an interrupted earlier attempt
+    offsets: dict[int, tuple[int, int]] = field(default_factory=dict)  # partition -> first, last
 
     @property
     def events_per_second(self) -> float:
         """Published events per second of wall time."""
         return self.published / self.seconds if self.seconds > 0 else 0.0
+
+
+class _Tally:
+    """Counts of one publish call, filled as outcomes pass and deliveries come back."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.lines = self.valid = self.recovered = self.dead = self.duplicates = 0
+        self.skipped = self.size = self.sent = self.delivered = 0
+        self.offsets: dict[int, tuple[int, int]] = {}
+        self.failures: list[str] = []
+
+    def count(self, outcome: LineOutcome) -> None:
+        if outcome.part == 0:
+            self.lines += 1
+            self.size += len(outcome.value)
+        if outcome.kind == "valid":
+            self.valid += 1
+        elif outcome.kind == "recovered":
+            self.recovered += 1
+        elif outcome.part == 0:
+            self.dead += 1
+            self.duplicates += outcome.reason.startswith("duplicate")
+
+    def on_delivery(self, error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            self.failures.append(f"partition {message.partition()}: {error.str()}")
+            return
+        self.delivered += 1
+        partition, offset = message.partition(), message.offset()
+        if message.topic() == self.topic and partition is not None and offset is not None:
+            first, last = self.offsets.get(partition, (offset, offset))
+            self.offsets[partition] = (min(first, offset), max(last, offset))
 
 
 class EventPublisher:
@@ -74,25 +123,113 @@ class EventPublisher:
         }
         config.update(overrides or {})
         self._producer = Producer(config)
-        self._delivered = 0
         self._failures: list[str] = []
 
-    def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
-        if error is None:
-            self._delivered += 1
-        else:
-            self._failures.append(f"partition {message.partition()}: {error.str()}")
-
-    def _produce(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> None:
+    def _produce(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None,
+        headers: Headers,
+        on_delivery: Callable[[KafkaError | None, Message], None] | None = None,
+    ) -> None:
         while True:
             try:
                 self._producer.produce(
-                    topic, value=value, key=key, headers=headers, on_delivery=self._on_delivery
+                    topic,
+                    value=value,
+                    key=key,
+                    headers=headers,
+                    on_delivery=on_delivery or self._on_delivery,
                 )
                 return
             except BufferError:
                 # The local queue is full: serve delivery reports until there is room.
                 self._producer.poll(0.05)
+
+    def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            self._failures.append(f"partition {message.partition()}: {error.str()}")
+
+    def publish(
+        self,
+        outcomes: Iterable[LineOutcome],
+        provenance: Provenance,
+        *,
+        skip: Collection[str] = (),
+        progress: ProgressCallback | None = None,
+        before_send: Callable[[LineOutcome], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> PublishResult:
+        """Publish classified lines; return once the broker acknowledged every message.
+
+        ``skip`` holds the :attr:`LineOutcome.message_id` of messages an interrupted
+        earlier attempt already delivered. ``should_stop`` is polled as lines pass;
+        when it answers True the messages sent so far are flushed and
+        :class:`PublishCancelledError` is raised.
+        """
+        started = time.perf_counter()
+        tally = _Tally(self.topic)
+        base: Headers = [
+            ("source", provenance.source.encode()),
+            ("hour", provenance.hour.encode()),
+            ("file_time", provenance.file_time.encode()),
+        ]
+        for outcome in outcomes:
+            tally.count(outcome)
+            if outcome.message_id in skip:
+                tally.skipped += 1
+                continue
+            if before_send is not None:
+                before_send(outcome)
+            headers: Headers = [*base, ("line", str(outcome.line).encode())]
+            if outcome.part:
+                headers.append(("part", str(outcome.part).encode()))
+            if outcome.kind == "dead":
+                headers.append(("reason", outcome.reason.encode()))
+                self._produce(
+                    self.dead_letter_topic, outcome.value, None, headers, tally.on_delivery
+                )
+            else:
+                self._produce(self.topic, outcome.value, outcome.key, headers, tally.on_delivery)
+            tally.sent += 1
+            if tally.sent % 2000 == 0:
+                self._producer.poll(0)
+                if progress is not None:
+                    progress(tally.lines, tally.size)
+                if should_stop is not None and should_stop():
+                    self._finish(tally, provenance)
+                    raise PublishCancelledError(
+                        f"hour {provenance.hour}: stopped at line {outcome.line}"
+                    )
+        self._finish(tally, provenance)
+        if progress is not None:
+            progress(tally.lines, tally.size)
+        return PublishResult(
+            lines=tally.lines,
+            published=tally.valid + tally.recovered,
+            dead_lettered=tally.dead,
+            bytes=tally.size,
+            seconds=time.perf_counter() - started,
+            valid=tally.valid,
+            recovered=tally.recovered,
+            duplicates=tally.duplicates,
+            skipped=tally.skipped,
+            offsets=dict(tally.offsets),
+        )
+
+    def _finish(self, tally: _Tally, provenance: Provenance) -> None:
+        self.flush()
+        if tally.failures:
+            raise DeliveryError(
+                f"hour {provenance.hour}: {len(tally.failures)} deliveries failed;"
+                f" first: {tally.failures[0]}"
+            )
+        if tally.delivered != tally.sent:
+            raise DeliveryError(
+                f"hour {provenance.hour}: {tally.sent - tally.delivered} of {tally.sent} messages"
+                " were not acknowledged by the broker"
+            )
 
     def publish_lines(
         self,
@@ -100,43 +237,8 @@ class EventPublisher:
         provenance: Provenance,
         progress: ProgressCallback | None = None,
     ) -> PublishResult:
-        """Publish every line; return when the broker has acknowledged all of them."""
-        started = time.perf_counter()
-        delivered_before = self._delivered
-        base_headers: Headers = [
-            ("source", provenance.source.encode()),
-            ("hour", provenance.hour.encode()),
-            ("file_time", provenance.file_time.encode()),
-        ]
-        count = published = dead = size = 0
-        for number, raw in enumerate(lines, start=1):
-            line = raw.rstrip(b"\r")
-            count += 1
-            size += len(line)
-            headers: Headers = [*base_headers, ("line", str(number).encode())]
-            try:
-                basics = event_basics(parse_event(line))
-            except MalformedEventError as exc:
-                self.send_dead_letter(line, headers, exc.reason if line.strip() else "empty line")
-                dead += 1
-            else:
-                key = str(basics.repo_id).encode() if basics.repo_id is not None else None
-                self._produce(self.topic, line, key or basics.repo_name.encode() or None, headers)
-                published += 1
-            if number % 2000 == 0:
-                self._producer.poll(0)
-                if progress is not None:
-                    progress(number, size)
-        self.flush()
-        if progress is not None:
-            progress(count, size)
-        acknowledged = self._delivered - delivered_before
-        if acknowledged != published + dead:
-            raise DeliveryError(
-                f"hour {provenance.hour}: {published + dead - acknowledged} of {published + dead} "
-                "messages were not acknowledged by the broker"
-            )
-        return PublishResult(count, published, dead, size, time.perf_counter() - started)
+        """Classify raw lines (see :func:`classify_lines`) and publish them."""
+        return self.publish(classify_lines(lines), provenance, progress=progress)
 
     def send_dead_letter(self, value: bytes, headers: Headers, reason: str) -> None:
         """Queue ``value`` for the dead-letter topic with its provenance and the reason."""

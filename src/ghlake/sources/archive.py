@@ -8,8 +8,14 @@ whole: compressed chunks are inflated incrementally and split into lines.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -20,6 +26,8 @@ from ghlake.hours import Hour
 
 __all__ = [
     "ArchiveSource",
+    "FetchedHour",
+    "HourFetcher",
     "HourMissingError",
     "HttpArchive",
     "LocalArchive",
@@ -29,6 +37,8 @@ __all__ = [
 ]
 
 CHUNK_SIZE = 1 << 20
+
+log = logging.getLogger(__name__)
 
 
 class HourMissingError(SourceError):
@@ -61,9 +71,13 @@ class LocalArchive:
         """The folder."""
         return str(self.root)
 
+    def path(self, hour: Hour) -> Path:
+        """Where the hour's file is (or would be)."""
+        return self.root / hour.filename
+
     def chunks(self, hour: Hour) -> Iterator[bytes]:
         """Read the hour's file in chunks."""
-        path = self.root / hour.filename
+        path = self.path(hour)
         try:
             handle = path.open("rb")
         except FileNotFoundError as exc:
@@ -102,11 +116,12 @@ class HttpArchive:
             raise TransientSourceError(f"{hour}: fetching {url} failed: {exc}") from exc
 
 
-def open_archive(location: str | Path) -> ArchiveSource:
+def open_archive(location: str | Path, timeout: float = 60.0) -> ArchiveSource:
     """The source for ``location``: an http(s) base URL or a local folder."""
     text = str(location)
     if text.startswith(("http://", "https://")):
-        return HttpArchive(text)
+        client = httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0), follow_redirects=True)
+        return HttpArchive(text, client)
     path = Path(text.removeprefix("file://")).expanduser()
     if not path.is_dir():
         raise SourceError(f"{path} is not a folder of GH Archive hours")
@@ -146,3 +161,139 @@ def gunzip_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
         raise SourceError("truncated gzip data: the stream ended inside a member")
     if pending:
         yield pending
+
+
+@dataclass(frozen=True)
+class FetchedHour:
+    """An hour's compressed file, complete on local disk, or why there is none."""
+
+    hour: Hour
+    path: Path | None  # None when no source has the hour
+    size: int = 0
+    sha256: str = ""
+    origin: str = ""
+    spooled: bool = False  # a downloaded copy (to delete once used), not the source's own file
+    error: str | None = None
+    failed: bool = False  # True when sources failed; False with no path means missing
+
+    def chunks(self) -> Iterator[bytes]:
+        """The file's bytes in chunks."""
+        if self.path is None:
+            raise HourMissingError(self.error or f"{self.hour}: missing")
+        with self.path.open("rb") as handle:
+            while chunk := handle.read(CHUNK_SIZE):
+                yield chunk
+
+    def discard(self) -> None:
+        """Delete a downloaded copy."""
+        if self.spooled and self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+class HourFetcher:
+    """Fetches hours from a source and its fallback mirrors, with retries, onto local disk.
+
+    Downloads stream to a spool file (never whole in memory) while the SHA-256
+    and size are computed. A transient failure is retried with exponential
+    backoff; a 404 or a terminal failure moves on to the next mirror. Local
+    folders are read in place.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[ArchiveSource],
+        spool_dir: Path,
+        retries: int = 4,
+        backoff: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not sources:
+            raise SourceError("no GH Archive source configured")
+        self.sources = list(sources)
+        self.spool_dir = spool_dir
+        self.retries = retries
+        self.backoff = backoff
+        self.sleep = sleep
+
+    def fetch(self, hour: Hour) -> FetchedHour:
+        """The hour from the first source that has it; missing when none has it."""
+        errors: list[str] = []
+        terminal: SourceError | None = None
+        for source in self.sources:
+            try:
+                return self._fetch_with_retries(source, hour)
+            except HourMissingError as exc:
+                errors.append(str(exc))
+            except SourceError as exc:
+                errors.append(str(exc))
+                terminal = exc
+        if terminal is not None:
+            raise SourceError(
+                f"{hour}: no source could serve it: {'; '.join(errors)}"
+            ) from terminal
+        return FetchedHour(hour, None, error="; ".join(errors))
+
+    def _fetch_with_retries(self, source: ArchiveSource, hour: Hour) -> FetchedHour:
+        attempt = 0
+        while True:
+            try:
+                if isinstance(source, LocalArchive):
+                    return self._checksum_in_place(source, hour)
+                return self._spool(source, hour)
+            except TransientSourceError as exc:
+                if attempt >= self.retries:
+                    raise SourceError(f"{exc} (gave up after {attempt + 1} attempts)") from exc
+                delay = self.backoff * 2**attempt
+                attempt += 1
+                log.warning(
+                    "hour fetch failed; retrying",
+                    extra={"hour": hour.name, "source": source.describe(), "attempt": attempt,
+                           "delay_s": delay, "error": str(exc)},
+                )  # fmt: skip
+                self.sleep(delay)
+
+    def _checksum_in_place(self, source: LocalArchive, hour: Hour) -> FetchedHour:
+        digest, size = hashlib.sha256(), 0
+        for chunk in source.chunks(hour):
+            digest.update(chunk)
+            size += len(chunk)
+        return FetchedHour(hour, source.path(hour), size, digest.hexdigest(), source.describe())
+
+    def _spool(self, source: ArchiveSource, hour: Hour) -> FetchedHour:
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        final = self.spool_dir / hour.filename
+        partial = final.with_suffix(f".part{os.getpid()}")
+        digest, size = hashlib.sha256(), 0
+        try:
+            with partial.open("wb") as handle:
+                for chunk in source.chunks(hour):
+                    handle.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+            partial.replace(final)
+        finally:
+            partial.unlink(missing_ok=True)
+        return FetchedHour(hour, final, size, digest.hexdigest(), source.describe(), spooled=True)
+
+    def prefetch(self, hours: Iterable[Hour], concurrency: int = 2) -> Iterator[FetchedHour]:
+        """Fetch ``hours`` in order, up to ``concurrency`` of them at once ahead of the consumer.
+
+        A terminal failure of one hour is yielded as a missing-like result with the error,
+        so the range goes on.
+        """
+        pending: list[tuple[Hour, Future[FetchedHour]]] = []
+        hour_iter = iter(hours)
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fetch") as pool:
+            for hour in hour_iter:
+                pending.append((hour, pool.submit(self.fetch, hour)))
+                if len(pending) >= concurrency:
+                    break
+            while pending:
+                hour, future = pending.pop(0)
+                next_hour = next(hour_iter, None)
+                if next_hour is not None:
+                    pending.append((next_hour, pool.submit(self.fetch, next_hour)))
+                try:
+                    yield future.result()
+                except SourceError as exc:
+                    yield FetchedHour(hour, None, error=str(exc), failed=True)

@@ -1,0 +1,5 @@
+"""The ledger: what was published, per GH Archive hour and per live poll window, and replay jobs."""
+
+from ghlake.ledger.store import HourRecord, JobRecord, Ledger, PollRecord
+
+__all__ = ["HourRecord", "JobRecord", "Ledger", "PollRecord"]

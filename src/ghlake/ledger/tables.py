@@ -1,0 +1,85 @@
+"""The ledger's tables (SQLAlchemy Core): one definition for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = ["hours", "jobs", "metadata", "polls"]
+
+metadata = MetaData()
+
+# One row per GH Archive hour; the latest attempt wins.
+hours = Table(
+    "ledger_hours",
+    metadata,
+    Column("hour", String(16), primary_key=True),  # GH Archive name, e.g. 2015-01-01-1
+    Column("hour_start", DateTime(timezone=True), nullable=False, index=True),
+    # missing, publishing, published, partial, corrupt, failed, interrupted
+    Column("status", String(16), nullable=False, index=True),
+    Column("source", Text, nullable=False, default=""),
+    Column("lines", BigInteger, nullable=False, default=0),
+    Column("valid", BigInteger, nullable=False, default=0),
+    Column("recovered", BigInteger, nullable=False, default=0),
+    Column("dead_lettered", BigInteger, nullable=False, default=0),
+    Column("duplicates", BigInteger, nullable=False, default=0),
+    Column("bytes", BigInteger, nullable=False, default=0),  # compressed size of the file
+    Column("raw_bytes", BigInteger, nullable=False, default=0),  # uncompressed bytes read
+    Column("sha256", String(64), nullable=False, default=""),
+    Column("start_offsets", JSON, nullable=False, default=dict),  # partition -> end offset before
+    Column("offsets", JSON, nullable=False, default=dict),  # partition -> [first, last] published
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("seconds", Float, nullable=False, default=0.0),
+    Column("error", Text),
+)
+
+# One row per poll of the live Events API.
+polls = Table(
+    "ledger_polls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("window_start", DateTime(timezone=True), nullable=False, index=True),
+    Column("window_end", DateTime(timezone=True), nullable=False),
+    Column("pages", Integer, nullable=False, default=0),
+    Column("not_modified", Integer, nullable=False, default=0),
+    Column("received", Integer, nullable=False, default=0),
+    Column("new", Integer, nullable=False, default=0),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("published", Integer, nullable=False, default=0),
+    Column("rate_remaining", Integer),
+)
+
+# Replay jobs started through the API; they survive a restart of the API.
+jobs = Table(
+    "replay_jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column(
+        "status", String(16), nullable=False, index=True
+    ),  # queued, running, done, failed, cancelled
+    Column("source", Text, nullable=False),
+    Column("first_hour", String(16), nullable=False),
+    Column("last_hour", String(16), nullable=False),
+    Column("speed", Float),  # None: as fast as possible
+    Column("force", Integer, nullable=False, default=0),
+    Column("hours_total", Integer, nullable=False),
+    Column("hours_done", Integer, nullable=False, default=0),
+    Column("published", BigInteger, nullable=False, default=0),
+    Column("dead_lettered", BigInteger, nullable=False, default=0),
+    Column("current_hour", String(16)),
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
