@@ -1,9 +1,24 @@
 #!/usr/bin/env bash
-# Set up everything ghlake needs on a fresh machine, idempotently:
-# the Python environment (.venv), the Kafka jars (Maven Central) and the MinIO
-# server (built from source with Go), both cached under ~/.cache/ghlake.
+# Set up everything ghlake needs on a fresh machine, idempotently: Debian's
+# PostgreSQL and kcat, the Python environment (.venv), the Kafka jars (Maven
+# Central) and the MinIO server (built from source with Go), both cached under
+# ~/.cache/ghlake.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# System packages from Debian: PostgreSQL (the ledger's server in tests) and kcat (a bench peer).
+missing=()
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+command -v kcat >/dev/null || missing+=(kcat)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "ghlake needs these Debian packages: ${missing[*]} (apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
 
 PYTHON=${PYTHON:-python3.11}
 for tool in "$PYTHON" java mvn go; do

@@ -62,14 +62,11 @@ def postgres_url(port: int, database: str = DATABASE) -> str:
 
 
 def _healthy(port: int) -> bool:
-    with psycopg.connect(
-        f"host=127.0.0.1 port={port} user={USER} dbname=postgres", connect_timeout=2
-    ) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
-        ).fetchone()
-        if exists is None:
-            conn.autocommit = True
+    """Answers, and has the ghlake database (created on first start)."""
+    dsn = f"host=127.0.0.1 port={port} user={USER} dbname=postgres"
+    with psycopg.connect(dsn, connect_timeout=2, autocommit=True) as conn:
+        query = "SELECT 1 FROM pg_database WHERE datname = %s"
+        if conn.execute(query, (DATABASE,)).fetchone() is None:
             conn.execute(f"CREATE DATABASE {DATABASE}")  # a constant identifier, not input
     return True
 

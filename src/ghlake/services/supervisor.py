@@ -163,6 +163,8 @@ class Supervisor:
                     spec.name, spec.address, pid, True, True, self.log_file(spec.name), started
                 )
             time.sleep(0.25)
+        if started:  # do not leave a half-started process behind
+            self.stop(spec)
         raise ServiceError(
             f"{spec.name} did not become healthy at {spec.address}"
             f" within {spec.ready_timeout:.0f}s; see {self.log_file(spec.name)};"
