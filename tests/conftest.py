@@ -54,7 +54,7 @@ def _free_ports(count: int) -> list[int]:
 def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """GHLAKE_* variables of the test stack, exported so that service processes inherit them."""
     home = tmp_path_factory.mktemp("ghlake-home")
-    kafka, controller, minio, console, warehouse, lake = _free_ports(6)
+    kafka, controller, minio, console, warehouse, lake, api = _free_ports(7)
     env = {
         "GHLAKE_HOME": str(home),
         "GHLAKE_KAFKA__PORT": str(kafka),
@@ -65,6 +65,7 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         "GHLAKE_WAREHOUSE__PORT": str(warehouse),
         "GHLAKE_WAREHOUSE__FLUSH_INTERVAL_MS": "500",
         "GHLAKE_LAKE__WEB_PORT": str(lake),
+        "GHLAKE_API__PORT": str(api),
         "GHLAKE_LAKE__BATCH_MAX_SECONDS": "2",
     }
     saved = {key: os.environ.get(key) for key in env}

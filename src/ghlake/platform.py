@@ -150,16 +150,21 @@ class Platform:
         force: bool = False,
         speed: float | None = None,
         should_stop: Callable[[], bool] | None = None,
+        on_report: Callable[[HourReport], None] | None = None,
     ) -> list[HourReport]:
         """Publish GH Archive ``hours`` from ``location`` (folder or mirror URL) via the ledger."""
+        fetcher = self.fetcher(location)
         replayer = Replayer(
-            self.publisher(), self.ledger, self.fetcher(location), self.settings.kafka,
+            self.publisher(), self.ledger, fetcher, self.settings.kafka,
             concurrency=self.settings.replay.concurrency,
         )  # fmt: skip
-        return replayer.run(
-            hours, force=force, speed=speed, on_hour=on_hour, progress=progress,
-            should_stop=should_stop,
-        )  # fmt: skip
+        try:
+            return replayer.run(
+                hours, force=force, speed=speed, on_hour=on_hour, progress=progress,
+                should_stop=should_stop, on_report=on_report,
+            )  # fmt: skip
+        finally:
+            fetcher.close()
 
     def counts(self, published: dict[str, int]) -> list[HourCounts]:
         """Compare what was published per hour with the lake and the warehouse."""

@@ -127,14 +127,20 @@ class Replayer:
         on_hour: HourStarted | None = None,
         progress: LineProgress | None = None,
         should_stop: Callable[[], bool] | None = None,
+        on_report: Callable[[HourReport], None] | None = None,
     ) -> list[HourReport]:
-        """Replay ``hours``; one report per hour. Stops early when ``should_stop`` says so."""
+        """Replay ``hours``; one report per hour. Stops early when ``should_stop`` says so.
+
+        ``on_report`` hears each hour's report as soon as the hour is done.
+        """
         todo: list[Hour] = []
         reports: dict[str, HourReport] = {}
         for hour in hours:
             record = self.ledger.hour(hour.name)
             if record is not None and record.status == "published" and not force:
                 reports[hour.name] = HourReport.from_record(record, "skipped")
+                if on_report is not None:
+                    on_report(reports[hour.name])
             else:
                 todo.append(hour)
         pacer = Pacer(speed) if speed else None
@@ -147,6 +153,8 @@ class Replayer:
                 reports[fetched.hour.name] = self._one(fetched, force, pacer, progress, should_stop)
             finally:
                 fetched.discard()
+            if on_report is not None:
+                on_report(reports[fetched.hour.name])
             if reports[fetched.hour.name].status == "interrupted":
                 break
         return [reports[h] for h in sorted(reports, key=Hour.parse)]

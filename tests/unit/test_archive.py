@@ -65,6 +65,9 @@ def mirror(tmp_path: Path) -> Iterator[str]:
 def test_http_mirror_streams_hours_and_reports_404(tmp_path: Path, mirror: str) -> None:
     (tmp_path / "2015-01-01-1.json.gz").write_bytes(gzip.compress(b"\n".join(LINES) + b"\n"))
     source = open_archive(mirror)
-    assert list(gunzip_lines(source.chunks(Hour.parse("2015-01-01-1")))) == LINES
-    with pytest.raises(HourMissingError, match="404"):
-        list(source.chunks(Hour.parse("2015-01-01-2")))
+    try:
+        assert list(gunzip_lines(source.chunks(Hour.parse("2015-01-01-1")))) == LINES
+        with pytest.raises(HourMissingError, match="404"):
+            list(source.chunks(Hour.parse("2015-01-01-2")))
+    finally:
+        source.close()

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ghlake.cli.api import api_app
 from ghlake.cli.common import console, err_console, load_platform, new_progress
 from ghlake.cli.lake import lake_app, worker
 from ghlake.cli.warehouse import warehouse_app
@@ -36,6 +37,7 @@ app = typer.Typer(
 )
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(lake_app, name="lake")
+app.add_typer(api_app, name="api")
 app.command("worker")(worker)
 
 _debug = {"on": False}

@@ -23,6 +23,7 @@ from ghlake.services.supervisor import ProcessSpec
 from ghlake.settings import Settings
 
 __all__ = [
+    "broker_healthy",
     "broker_spec",
     "ensure_kafka_jars",
     "format_storage",
@@ -140,6 +141,11 @@ def _cluster_id() -> str:
     import base64  # noqa: PLC0415
 
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def broker_healthy(bootstrap: str) -> bool:
+    """Whether a broker answers metadata requests at ``bootstrap``."""
+    return _broker_healthy(bootstrap)
 
 
 def _broker_healthy(bootstrap: str) -> bool:

@@ -44,7 +44,7 @@ def _ghlake_argv(*args: str) -> list[str]:
 
 
 def stack_services(settings: Settings) -> list[StackService]:
-    """The services ``ghlake up`` starts, in start order."""
+    """The services ``ghlake up`` starts, in start order (the API last: it checks the rest)."""
     services: list[StackService] = []
     if settings.kafka.external_bootstrap is None:
         services.append(
@@ -70,6 +70,7 @@ def stack_services(settings: Settings) -> list[StackService]:
         )
     warehouse_url = settings.warehouse.url
     lake_url = f"http://{settings.lake.web_host}:{settings.lake.web_port}"
+    api_url = settings.api.url
     services += [
         StackService(
             "warehouse",
@@ -89,6 +90,17 @@ def stack_services(settings: Settings) -> list[StackService]:
                 address=lake_url,
                 health=lambda: _http_ok(f"{lake_url}/healthz"),
                 ready_timeout=90,
+                stop_timeout=30,
+            ),
+        ),
+        StackService(
+            "api",
+            spec=lambda: ProcessSpec(
+                name="api",
+                argv=_ghlake_argv("api", "serve"),
+                address=api_url,
+                health=lambda: _http_ok(f"{api_url}/healthz"),
+                ready_timeout=60,
                 stop_timeout=30,
             ),
         ),

@@ -191,6 +191,20 @@ class Supervisor:
             spec.name, spec.address, None, False, False, self.log_file(spec.name), changed=True
         )
 
+    def kill(self, spec: ProcessSpec, timeout: float = 10) -> bool:
+        """``kill -9`` the process group (a crash, for fault tests); wait until it is gone."""
+        pid = self.pid(spec.name)
+        if pid is None:
+            return False
+        self.signal(spec.name, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                raise ServiceError(f"{spec.name} (pid {pid}) survived SIGKILL for {timeout:.0f}s")
+            time.sleep(0.02)
+        self._forget(spec.name)
+        return True
+
     def _forget(self, name: str) -> None:
         """Drop the pid file and reap the child, once its process has ended."""
         self._pid_file(name).unlink(missing_ok=True)

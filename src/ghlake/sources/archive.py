@@ -60,6 +60,10 @@ class ArchiveSource(Protocol):
         """The hour's gzip bytes, in chunks; raises :class:`HourMissingError`."""
         ...
 
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
 
 class LocalArchive:
     """Hours stored as ``<root>/YYYY-MM-DD-H.json.gz``."""
@@ -70,6 +74,9 @@ class LocalArchive:
     def describe(self) -> str:
         """The folder."""
         return str(self.root)
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def path(self, hour: Hour) -> Path:
         """Where the hour's file is (or would be)."""
@@ -99,6 +106,10 @@ class HttpArchive:
     def describe(self) -> str:
         """The base URL."""
         return self.base_url
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.client.close()
 
     def chunks(self, hour: Hour) -> Iterator[bytes]:
         """Stream the hour's file."""
@@ -214,6 +225,11 @@ class HourFetcher:
         self.retries = retries
         self.backoff = backoff
         self.sleep = sleep
+
+    def close(self) -> None:
+        """Release every source's connections."""
+        for source in self.sources:
+            source.close()
 
     def fetch(self, hour: Hour) -> FetchedHour:
         """The hour from the first source that has it; missing when none has it."""

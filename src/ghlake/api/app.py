@@ -1,0 +1,87 @@
+"""The public HTTP API: replays, archive ranges, health and metrics.
+
+``create_app(settings)`` builds the app; ``ghlake api serve`` runs it. Write
+endpoints need ``Authorization: Bearer <GHLAKE_API__TOKEN>``. Replay jobs run
+in a background thread and are kept in the ledger, so they survive a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from ghlake import __version__
+from ghlake.api.routes import archive, health, replays
+from ghlake.errors import GhLakeError, InvalidInputError
+from ghlake.jobs import ReplayJobs
+from ghlake.platform import Platform
+from ghlake.settings import Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The API for ``settings``."""
+    registry = CollectorRegistry()
+    requests = Counter(
+        "ghlake_api_requests", "HTTP requests", ["route", "status"], registry=registry
+    )
+    latency = Histogram(
+        "ghlake_api_request_seconds", "Request latency", ["route"], registry=registry
+    )
+    gauges = {
+        "hours": Gauge(
+            "ghlake_ledger_hours", "Ledger hours by status", ["status"], registry=registry
+        ),
+        "jobs": Gauge("ghlake_replay_jobs", "Replay jobs by status", ["status"], registry=registry),
+    }
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        platform = Platform(settings)
+        jobs = ReplayJobs(platform)
+        app.state.platform, app.state.jobs = platform, jobs
+        app.state.registry, app.state.gauges = registry, gauges
+        jobs.start()
+        try:
+            yield
+        finally:
+            jobs.stop()
+            platform.close()
+
+    app = FastAPI(
+        title="ghlake API",
+        version=__version__,
+        description="GitHub events through Kafka into a Parquet lake and a ClickHouse warehouse.",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        name = getattr(route, "path", "unmatched")
+        requests.labels(name, str(response.status_code)).inc()
+        latency.labels(name).observe(time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(InvalidInputError)
+    async def invalid_input(request: Request, exc: InvalidInputError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(GhLakeError)
+    async def known_error(request: Request, exc: GhLakeError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    app.include_router(health.router)
+    app.include_router(replays.router)
+    app.include_router(archive.router)  # last: its mirror route matches /{hour}.json.gz
+    return app

@@ -1,0 +1,45 @@
+"""Dependencies of the API's routes, as named ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ghlake.jobs import ReplayJobs
+from ghlake.platform import Platform
+
+__all__ = ["JobsDep", "PlatformDep", "TokenDep"]
+
+_bearer = HTTPBearer(auto_error=False, description="GHLAKE_API__TOKEN")
+
+
+def _platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def _jobs(request: Request) -> ReplayJobs:
+    jobs: ReplayJobs = request.app.state.jobs
+    return jobs
+
+
+def _token(
+    platform: Annotated[Platform, Depends(_platform)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    expected = platform.settings.api_token.encode()
+    given = credentials.credentials.encode() if credentials is not None else b""
+    if not secrets.compare_digest(given, expected):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "this endpoint needs 'Authorization: Bearer <GHLAKE_API__TOKEN>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+PlatformDep = Annotated[Platform, Depends(_platform)]
+JobsDep = Annotated[ReplayJobs, Depends(_jobs)]
+TokenDep = Annotated[None, Depends(_token)]
