@@ -25,6 +25,7 @@ __all__ = [
     "KafkaSettings",
     "LakeSettings",
     "LedgerSettings",
+    "LiveSettings",
     "MinioSettings",
     "ReplaySettings",
     "Settings",
@@ -155,6 +156,19 @@ class ReplaySettings(BaseModel):
     timeout_seconds: float = Field(60.0, gt=0)
 
 
+class LiveSettings(BaseModel):
+    """The live poller of GitHub's public Events API."""
+
+    base_url: str = "https://api.github.com"
+    pages: int = Field(3, ge=1, le=3)
+    per_page: int = Field(100, ge=1, le=100)
+    tokens: list[SecretStr] = Field(default_factory=list, description="GitHub tokens, rotated")
+    min_interval_s: float = Field(60.0, ge=0)
+    user_agent: str = "ghlake"
+    timeout_s: float = Field(30.0, gt=0)
+    dedup_capacity: int = Field(100_000, ge=600)
+
+
 class LedgerSettings(BaseModel):
     """The ledger database: SQLite under the state directory unless a URL is given."""
 
@@ -178,6 +192,7 @@ class Settings(BaseSettings):
     warehouse: WarehouseSettings = WarehouseSettings()
     api: ApiSettings = ApiSettings()
     replay: ReplaySettings = ReplaySettings()
+    live: LiveSettings = LiveSettings()
     ledger: LedgerSettings = LedgerSettings()
 
     @model_validator(mode="after")

@@ -18,6 +18,7 @@ from rich.table import Table
 from ghlake.cli.api import api_app
 from ghlake.cli.common import console, err_console, load_platform, new_progress
 from ghlake.cli.lake import lake_app, worker
+from ghlake.cli.poll import poll
 from ghlake.cli.warehouse import warehouse_app
 from ghlake.errors import GhLakeError
 from ghlake.hours import Hour, hour_range
@@ -39,6 +40,7 @@ app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(lake_app, name="lake")
 app.add_typer(api_app, name="api")
 app.command("worker")(worker)
+app.command("poll")(poll)
 
 _debug = {"on": False}
 
