@@ -57,12 +57,12 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
 
 
 def test_an_hour_lifecycle(ledger: Ledger) -> None:
-    ledger.begin_hour(H1, "https://mirror", {"events": {0: 10, 1: 20}})
+    ledger.begin_hour(H1, "https://mirror")
     record = ledger.hour(H1.name)
     assert record is not None
-    assert (record.status, record.attempts, record.start_offsets) == (
-        "publishing", 1, {"events": {"0": 10, "1": 20}},
-    )  # fmt: skip
+    assert (record.status, record.attempts, record.source) == ("publishing", 1, "https://mirror")
+    assert record.started_at is not None
+    assert record.started_at.tzinfo is not None
     ledger.finish_hour(
         H1, "published", lines=10, valid=8, recovered=1, dead_lettered=2, duplicates=1,
         bytes=1234, raw_bytes=9999, sha256="ab" * 32, offsets={0: (10, 14), 1: (20, 23)},
@@ -74,7 +74,7 @@ def test_an_hour_lifecycle(ledger: Ledger) -> None:
     assert record.offsets == {"0": [10, 14], "1": [20, 23]}
     assert record.finished_at is not None
     assert record.finished_at.tzinfo is not None
-    ledger.begin_hour(H1, "https://mirror", {})
+    ledger.begin_hour(H1, "https://mirror")
     again = ledger.hour(H1.name)
     assert again is not None
     assert again.attempts == 2

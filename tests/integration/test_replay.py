@@ -18,7 +18,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from ghlake.hours import Hour, hour_range
-from ghlake.kafka.readback import header_map
+from ghlake.kafka.readback import end_offsets, header_map
 from ghlake.platform import Platform
 from ghlake.sources.synthetic import SynthConfig, generate_hour, write_hour
 
@@ -148,6 +148,8 @@ def test_kill_9_mid_replay_then_resume_publishes_each_line_once(
 ) -> None:
     hour = Hour.parse("2016-05-05-5")
     events = write_hour(hour, tmp_path, SynthConfig(events_per_hour=120_000, seed=5)).events
+    topic = stack.settings.kafka.topic
+    before = end_offsets(stack.settings.kafka.bootstrap, topic)
     argv = [sys.executable, "-m", "ghlake.cli.main", "replay", "--source", str(tmp_path),
             "--from", hour.name]  # fmt: skip
     process = subprocess.Popen(argv, env=os.environ.copy(), stdout=subprocess.DEVNULL,
@@ -159,8 +161,8 @@ def test_kill_9_mid_replay_then_resume_publishes_each_line_once(
             assert time.monotonic() < deadline
             record = stack.ledger.hour(hour.name)
             if record is not None and record.status == "publishing":
-                sent = sum(stack_topic_growth(stack, record.start_offsets).values())
-                if sent > 20_000:
+                now = end_offsets(stack.settings.kafka.bootstrap, topic)
+                if sum(now.values()) - sum(before.values()) > 20_000:
                     break
             time.sleep(0.05)
         os.killpg(process.pid, signal.SIGKILL)
@@ -182,12 +184,3 @@ def test_kill_9_mid_replay_then_resume_publishes_each_line_once(
     assert max(lines.values()) == 1, "and none twice"
     [counts] = stack.wait_reconciled({hour.name: events}, timeout=180)
     assert counts.reconciled
-
-
-def stack_topic_growth(stack: Platform, starts: dict[str, dict[str, int]]) -> dict[int, int]:
-    """Messages written to the events topic since ``starts`` (as recorded in the ledger)."""
-    from ghlake.kafka.readback import end_offsets  # noqa: PLC0415
-
-    topic = stack.settings.kafka.topic
-    ends = end_offsets(stack.settings.kafka.bootstrap, topic)
-    return {int(p): ends[int(p)] - int(o) for p, o in starts.get(topic, {}).items()}

@@ -1,21 +1,38 @@
 """Reading back what an interrupted publish already delivered.
 
-Before an hour is published its topics' end offsets are recorded in the
-ledger. If the producer dies mid-hour (kill -9), the next attempt reads the
-topics from those offsets and collects the ``line``/``part`` headers of that
-hour's messages, so it sends only what is missing: every line lands once, as
-far as the producer can know.
+Before an hour is published, the ledger records when the attempt started. If
+the producer dies mid-hour (kill -9), the next attempt finds, by timestamp,
+where that attempt's messages begin in each partition, reads the topics from
+there and collects the ``line``/``part`` headers of that hour's messages, so it
+sends only what is missing: every line lands once, as far as the producer can
+know.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from datetime import datetime
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from ghlake.errors import ServiceError
 
-__all__ = ["delivered_message_ids", "end_offsets", "header_map"]
+__all__ = [
+    "OffsetReader",
+    "delivered_message_ids",
+    "end_offsets",
+    "header_map",
+    "offsets_since",
+]
+
+# Answers of a broker whose new topic is still electing leaders; librdkafka does not
+# flag them retriable, but a moment later they succeed.
+_SETTLING = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+}
 
 
 def header_map(message: Message) -> dict[str, bytes]:
@@ -40,19 +57,77 @@ def _consumer(bootstrap: str) -> Consumer:
     )
 
 
+class OffsetReader:
+    """Reads topics' end offsets through one consumer (its connections are reused)."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._consumer = _consumer(bootstrap)
+
+    def end_offsets(self, topic: str, timeout: float = 10) -> dict[int, int]:
+        """The next offset to be written, per partition of ``topic``.
+
+        Answers of a broker still electing leaders for a new topic are retried until
+        ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                metadata = self._consumer.list_topics(topic, timeout=timeout)
+                if topic not in metadata.topics or metadata.topics[topic].error is not None:
+                    raise ServiceError(f"topic {topic} does not exist on {self.bootstrap}")
+                return {
+                    p: self._consumer.get_watermark_offsets(TopicPartition(topic, p), timeout)[1]
+                    for p in metadata.topics[topic].partitions
+                }
+            except KafkaException as exc:
+                error = exc.args[0]
+                retriable = isinstance(error, KafkaError) and (
+                    error.retriable() or error.code() in _SETTLING
+                )
+                if not retriable or time.monotonic() > deadline:
+                    raise ServiceError(f"reading the end offsets of {topic} failed: {exc}") from exc
+                time.sleep(0.1)
+
+    def close(self) -> None:
+        """Close the consumer."""
+        self._consumer.close()
+
+
 def end_offsets(bootstrap: str, topic: str, timeout: float = 10) -> dict[int, int]:
-    """The next offset to be written, per partition of ``topic``."""
-    consumer = _consumer(bootstrap)
+    """The next offset to be written, per partition of ``topic`` (a one-off reader)."""
+    reader = OffsetReader(bootstrap)
     try:
-        metadata = consumer.list_topics(topic, timeout=timeout)
-        if topic not in metadata.topics or metadata.topics[topic].error is not None:
-            raise ServiceError(f"topic {topic} does not exist on {bootstrap}")
-        return {
-            partition: consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout)[1]
-            for partition in metadata.topics[topic].partitions
-        }
+        return reader.end_offsets(topic, timeout)
+    finally:
+        reader.close()
+
+
+def offsets_since(
+    bootstrap: str, topics: list[str], since: datetime, timeout: float = 10
+) -> dict[str, dict[int, int]]:
+    """Per topic and partition, the first offset of a message produced at or after ``since``.
+
+    Messages carry their producer's create time, so an interrupted attempt's messages
+    all lie at or after the attempt's start; partitions with none map to their end.
+    """
+    consumer = _consumer(bootstrap)
+    millis = int(since.timestamp() * 1000)
+    try:
+        starts: dict[str, dict[int, int]] = {}
+        for topic in topics:
+            metadata = consumer.list_topics(topic, timeout=timeout)
+            partitions = [
+                TopicPartition(topic, p, millis) for p in metadata.topics[topic].partitions
+            ]
+            found = consumer.offsets_for_times(partitions, timeout=timeout)
+            ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout)[1]
+                    for p in metadata.topics[topic].partitions}  # fmt: skip
+            starts[topic] = {tp.partition: tp.offset if tp.offset >= 0 else ends[tp.partition]
+                             for tp in found}  # fmt: skip
+        return starts
     except KafkaException as exc:
-        raise ServiceError(f"reading the end offsets of {topic} failed: {exc}") from exc
+        raise ServiceError(f"finding offsets since {since.isoformat()} failed: {exc}") from exc
     finally:
         consumer.close()
 

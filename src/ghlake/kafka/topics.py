@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -64,7 +65,27 @@ def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], timeout: float = 3
                 continue
             raise ServiceError(f"creating topic {name} on {bootstrap} failed: {error}") from exc
         created.append(name)
+    _wait_visible(admin, [s.name for s in specs], timeout)
     return created
+
+
+def _wait_visible(admin: AdminClient, names: list[str], timeout: float) -> None:
+    """Wait until every topic has a leader for each partition (creation is asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        topics = admin.list_topics(timeout=timeout).topics
+        ready = all(
+            name in topics
+            and topics[name].error is None
+            and topics[name].partitions
+            and all(p.leader >= 0 for p in topics[name].partitions.values())
+            for name in names
+        )
+        if ready:
+            return
+        if time.monotonic() > deadline:
+            raise ServiceError(f"topics {', '.join(names)} not ready after {timeout:.0f}s")
+        time.sleep(0.1)
 
 
 def topic_message_counts(bootstrap: str, topic: str, timeout: float = 10) -> dict[int, int]:

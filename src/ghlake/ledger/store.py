@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -48,7 +48,6 @@ class HourRecord:
     bytes: int
     raw_bytes: int
     sha256: str
-    start_offsets: dict[str, dict[str, int]]  # topic -> partition -> end offset before
     offsets: dict[str, list[int]]
     attempts: int
     started_at: datetime | None
@@ -154,20 +153,14 @@ class Ledger:
             else:
                 conn.execute(insert(hours).values(hour=hour.name, hour_start=hour.start, **values))
 
-    def begin_hour(
-        self, hour: Hour, source: str, start_offsets: Mapping[str, Mapping[int, int]]
-    ) -> None:
-        """Record that publishing ``hour`` starts, with the topic's end offsets before it."""
+    def begin_hour(self, hour: Hour, source: str) -> None:
+        """Record that publishing ``hour`` starts (its start time locates its messages later)."""
         previous = self.hour(hour.name)
         self._upsert_hour(
             hour,
             {
                 "status": "publishing",
                 "source": source,
-                "start_offsets": {
-                    topic: {str(p): o for p, o in offsets.items()}
-                    for topic, offsets in start_offsets.items()
-                },
                 "attempts": (previous.attempts if previous else 0) + 1,
                 "started_at": _now(),
                 "finished_at": None,

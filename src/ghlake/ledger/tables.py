@@ -36,7 +36,6 @@ hours = Table(
     Column("bytes", BigInteger, nullable=False, default=0),  # compressed size of the file
     Column("raw_bytes", BigInteger, nullable=False, default=0),  # uncompressed bytes read
     Column("sha256", String(64), nullable=False, default=""),
-    Column("start_offsets", JSON, nullable=False, default=dict),  # partition -> end offset before
     Column("offsets", JSON, nullable=False, default=dict),  # partition -> [first, last] published
     Column("attempts", Integer, nullable=False, default=0),
     Column("started_at", DateTime(timezone=True)),

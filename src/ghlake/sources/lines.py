@@ -6,6 +6,10 @@ into one line, the same event twice. Every line read ends up in exactly one
 place: the events topic (valid) or the dead-letter topic (with the reason), so
 that per hour ``valid + dead_lettered == lines``. An event recovered from the
 tail of a merged line is published in addition and counted as ``recovered``.
+
+This runs once per line on the producer's hot path, so it reads only what
+routing needs (type, created_at, id, repository id) and leaves the typed
+normalization to the consumers.
 """
 
 from __future__ import annotations
@@ -13,10 +17,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from ghlake.events.identity import EventBasics, MalformedEventError, event_basics, parse_event
+import orjson
 
 __all__ = ["LineOutcome", "classify_lines"]
 
@@ -34,7 +37,7 @@ class LineOutcome:
     key: bytes | None = None
     reason: str = ""
     part: int = 0  # 1 for what was recovered from the tail of a merged line
-    created_at: datetime | None = None  # of a valid or recovered event, for pacing
+    created_at: str | None = None  # as written, of a valid or recovered event (for pacing)
 
     @property
     def message_id(self) -> str:
@@ -42,26 +45,43 @@ class LineOutcome:
         return f"{self.line}.{self.part}"
 
 
-def _key(basics: EventBasics) -> bytes | None:
-    if basics.repo_id is not None:
-        return str(basics.repo_id).encode()
-    return basics.repo_name.encode() or None
+class _NotAnEventError(ValueError):
+    pass
 
 
-def _identity(basics: EventBasics, line: bytes) -> tuple[object, ...]:
-    # Timeline-era events have no id: an identical line is the same event.
-    if basics.event_id is None:
-        return ("line", hashlib.blake2b(line, digest_size=16).digest())
-    return (basics.event_id, basics.created_at)
+def _route(line: bytes) -> tuple[str, object, bytes | None]:
+    """(created_at, id, key) of an event line, or :class:`_NotAnEventError` with the reason."""
+    try:
+        event: Any = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise _NotAnEventError(f"not JSON: {exc}") from exc
+    if not isinstance(event, dict):
+        raise _NotAnEventError(f"a JSON {type(event).__name__}, not an object")
+    kind, created = event.get("type"), event.get("created_at")
+    if not isinstance(kind, str) or not kind:
+        raise _NotAnEventError("no event type")
+    if not isinstance(created, str) or len(created) < 19:
+        raise _NotAnEventError("no created_at timestamp")
+    repo = event.get("repo")
+    if not isinstance(repo, dict):
+        repo = event.get("repository")  # the 2012-2014 Timeline shape
+    key: bytes | None = None
+    if isinstance(repo, dict):
+        repo_id = repo.get("id")
+        if repo_id is not None and not isinstance(repo_id, bool):
+            key = str(repo_id).encode()
+        elif isinstance(repo.get("name"), str):
+            key = repo["name"].encode() or None
+    return created, event.get("id"), key
 
 
-def _salvage(line: bytes) -> tuple[int, EventBasics] | None:
+def _salvage(line: bytes) -> tuple[int, tuple[str, object, bytes | None]] | None:
     """Find a complete event at the end of a line whose start is broken."""
     position = line.find(_OBJECT_START, 1)
     while position != -1:
         try:
-            return position, event_basics(parse_event(line[position:]))
-        except MalformedEventError:
+            return position, _route(line[position:])
+        except _NotAnEventError:
             position = line.find(_OBJECT_START, position + 1)
     return None
 
@@ -70,17 +90,20 @@ def classify_lines(lines: Iterable[bytes]) -> Iterator[LineOutcome]:
     """One outcome per line (two when a merged line's tail is recovered), numbered from 1."""
     first_seen: dict[tuple[object, ...], int] = {}
 
-    def admit(number: int, value: bytes, basics: EventBasics, part: int) -> LineOutcome:
-        identity = _identity(basics, value)
+    def admit(
+        number: int, value: bytes, routed: tuple[str, object, bytes | None], part: int
+    ) -> LineOutcome:
+        created, event_id, key = routed
+        # Timeline-era events have no id: an identical line is the same event.
+        identity = (
+            (event_id, created) if event_id else (hashlib.blake2b(value, digest_size=16).digest(),)
+        )
         seen = first_seen.get(identity)
         if seen is not None:
-            reason = f"duplicate of line {seen}"
-            return LineOutcome(number, "dead", value, reason=reason, part=part)
+            return LineOutcome(number, "dead", value, reason=f"duplicate of line {seen}", part=part)
         first_seen[identity] = number
         kind: Kind = "recovered" if part else "valid"
-        return LineOutcome(
-            number, kind, value, _key(basics), part=part, created_at=basics.created_at
-        )
+        return LineOutcome(number, kind, value, key, part=part, created_at=created)
 
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip(b"\r")
@@ -90,15 +113,15 @@ def classify_lines(lines: Iterable[bytes]) -> Iterator[LineOutcome]:
             yield LineOutcome(number, "dead", line, reason=reason)
             continue
         try:
-            basics = event_basics(parse_event(stripped))
-        except MalformedEventError as exc:
+            routed = _route(stripped)
+        except _NotAnEventError as exc:
             salvaged = _salvage(stripped)
             if salvaged is None:
-                yield LineOutcome(number, "dead", line, reason=exc.reason)
+                yield LineOutcome(number, "dead", line, reason=str(exc))
                 continue
             position, tail = salvaged
-            reason = f"broken event merged with the next ({exc.reason}); the next was recovered"
+            reason = f"broken event merged with the next ({exc}); the next was recovered"
             yield LineOutcome(number, "dead", stripped[:position], reason=reason)
             yield admit(number, stripped[position:], tail, 1)
             continue
-        yield admit(number, stripped, basics, 0)
+        yield admit(number, stripped, routed, 0)

@@ -1,0 +1,168 @@
+"""The whole replay path on a real GH Archive hour, against simple peers, in one run.
+
+Three ways to move the same real hour (../shared/data/gharchive/2015-01-01-1.json.gz,
+7,427 events, 17.6 MB of JSON) from the gzip file into Kafka, on the same broker
+with the same producer settings (idempotent, acks=all, zstd, linger 50 ms):
+
+- ghlake: ``Replayer`` (gunzip, line checks, dedup, key, provenance headers, ledger);
+- ``zcat <hour> | kcat -P`` : a simple peer that only splits lines (target ratio >= 1.0);
+- ``kafka-producer-perf-test`` with the hour's lines as payloads: the limit (target >= 0.5).
+
+Also the peak memory of ``ghlake replay`` (a separate process) on a generated modern
+hour of 150,000 events.
+
+    .venv/bin/python bench/replay.py [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import re
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ghlake.hours import Hour
+from ghlake.kafka.producer import EventPublisher
+from ghlake.kafka.topics import TopicSpec, ensure_topics
+from ghlake.ledger import Ledger
+from ghlake.platform import Platform
+from ghlake.replay import Replayer
+from ghlake.services.kafka_broker import java_argv
+from ghlake.settings import KafkaSettings, Settings
+from ghlake.sources.archive import HourFetcher, LocalArchive
+from ghlake.sources.synthetic import SynthConfig, write_hour
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = (ROOT / ".." / "shared" / "data" / "gharchive").resolve()
+HOUR = Hour.parse("2015-01-01-1")
+PROPS = {"acks": "all", "enable.idempotence": "true", "compression.type": "zstd",
+         "linger.ms": "50", "batch.size": "1000000"}  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ghlake(settings: Settings, topic: str, ledger: Ledger) -> float:
+    kafka = settings.kafka.model_copy(update={"topic": topic})
+    fetcher = HourFetcher([LocalArchive(DATA)], settings.state_dir / "spool")
+    replayer = Replayer(EventPublisher(kafka), ledger, fetcher, kafka)
+    started = time.perf_counter()
+    [report] = replayer.run([HOUR], force=True)
+    elapsed = time.perf_counter() - started
+    assert report.status == "published", report
+    return report.published / elapsed
+
+
+def _kcat(settings: Settings, topic: str, events: int) -> float:
+    props = [arg for k, v in PROPS.items() if k != "compression.type" for arg in ("-X", f"{k}={v}")]
+    command = (
+        f"zcat {DATA / HOUR.filename} | kcat -P -b {settings.kafka.bootstrap} -t {topic}"
+        f" -z zstd {' '.join(props)}"
+    )
+    started = time.perf_counter()
+    subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True)
+    return events / (time.perf_counter() - started)
+
+
+def _perf(settings: Settings, topic: str, payload: Path, events: int) -> float:
+    props = [
+        f"{k}={v}" for k, v in {"bootstrap.servers": settings.kafka.bootstrap, **PROPS}.items()
+    ]
+    argv = java_argv(settings, "org.apache.kafka.tools.ProducerPerformance", "--topic", topic,
+                     "--num-records", str(events), "--throughput", "-1", "--payload-file",
+                     str(payload), "--producer-props", *props, heap="1g")  # fmt: skip
+    output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    match = re.search(r"records sent, ([\d.]+) records/sec", output.splitlines()[-1])
+    assert match, output[-500:]
+    return float(match.group(1))
+
+
+def _peak_rss_of_replay(settings: Settings, tmp: Path) -> tuple[int, float]:
+    hour = Hour.parse("2024-09-10-12")
+    events = write_hour(hour, tmp / "synth", SynthConfig(events_per_hour=150_000, seed=1)).events
+    env = {**os.environ, "GHLAKE_HOME": str(settings.state_dir),
+           "GHLAKE_KAFKA__PORT": str(settings.kafka.port)}  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    argv = [sys.executable, "-m", "ghlake.cli.main", "replay", "--source", str(tmp / "synth"),
+            "--from", hour.name]  # fmt: skip
+    subprocess.run(argv, env=env, check=True, capture_output=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return events, max(peak, before) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    if not (DATA / HOUR.filename).is_file():
+        sys.exit(f"the real hour {DATA / HOUR.filename} is needed")
+    if shutil.which("kcat") is None:
+        sys.exit("kcat is needed (apt-get install kcat)")
+
+    home = Path(tempfile.mkdtemp(prefix="ghlake-bench-"))
+    kafka = KafkaSettings(port=_free_port(), controller_port=_free_port(), partitions=6)
+    settings = Settings(home=home, kafka=kafka)
+    platform = Platform(settings)
+    broker = platform.service("kafka")
+    broker.install()
+    broker.prepare()
+    platform.supervisor.start(broker.spec())
+    broker.after_start()
+    ledger = Ledger(f"sqlite:///{home / 'bench-ledger.db'}")
+    try:
+        with gzip.open(DATA / HOUR.filename, "rb") as handle:
+            lines = [line.rstrip(b"\n") for line in handle]
+        payload = home / "payload.txt"
+        payload.write_bytes(b"\n".join(lines) + b"\n")
+        rates: dict[str, list[float]] = {"ghlake": [], "kcat": [], "perf": []}
+        for n in range(args.rounds):
+            topics = {name: f"bench.{name}.{n}" for name in rates}
+            ensure_topics(
+                kafka.bootstrap, [TopicSpec(t, kafka.partitions) for t in topics.values()]
+            )
+            order = list(rates) if n % 2 == 0 else list(reversed(rates))
+            for name in order:
+                if name == "ghlake":
+                    rates[name].append(_ghlake(settings, topics[name], ledger))
+                elif name == "kcat":
+                    rates[name].append(_kcat(settings, topics[name], len(lines)))
+                else:
+                    rates[name].append(_perf(settings, topics[name], payload, len(lines)))
+            print(
+                f"round {n + 1}: " + ", ".join(f"{k} {v[-1]:,.0f} ev/s" for k, v in rates.items())
+            )
+        median = {k: statistics.median(v) for k, v in rates.items()}
+        events, peak = _peak_rss_of_replay(settings, home)
+        megabytes = sum(map(len, lines)) / 1e6
+        print(f"\nreal hour {HOUR}: {len(lines):,} events, {megabytes:.1f} MB JSON,"
+              f" {args.rounds} rounds, medians:")  # fmt: skip
+        for name, label in (("ghlake", "ghlake replay"), ("kcat", "zcat | kcat -P"),
+                            ("perf", "kafka-producer-perf-test")):  # fmt: skip
+            print(f"  {label:<26} {median[name]:>10,.0f} events/s")
+        print(f"ratio ghlake / (zcat | kcat -P):        {median['ghlake'] / median['kcat']:.2f}"
+              " (target >= 1.0)")  # fmt: skip
+        print(f"ratio ghlake / kafka-producer-perf-test: {median['ghlake'] / median['perf']:.2f}"
+              " (target >= 0.5)")  # fmt: skip
+        print(
+            f"peak RSS of `ghlake replay` on a generated hour of {events:,} events: {peak:,.0f} MiB"
+        )
+    finally:
+        ledger.close()
+        platform.supervisor.stop(broker.spec())
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
