@@ -102,7 +102,10 @@ def real_hours(stack: Platform, gharchive_dir: Path) -> dict[str, int]:
     reports = stack.replay(str(gharchive_dir), [Hour.parse(h) for h in lines])
     for report in reports:
         assert report.status == "published", report
-        assert (report.lines, report.published) == (lines[report.hour], lines[report.hour])
+        assert report.lines == lines[report.hour], "every line of the file was read"
+        valid = report.published - report.recovered
+        assert valid + report.dead_lettered == report.lines, "each line in exactly one place"
+        assert report.published == lines[report.hour], "the real hours hold no defects"
     return lines
 
 

@@ -72,3 +72,23 @@ def test_unknown_shapes_are_dead_letters() -> None:
     out = list(classify_lines([b"[]", b'{"hello":"world"}', b"<?xml version='1.0'?><Error/>"]))
     assert _kinds(out) == {"dead": 3}
     assert [o.message_id for o in out] == ["1.0", "2.0", "3.0"]
+
+
+def test_pacer_spaces_events_by_created_at_times_speed() -> None:
+    from ghlake.replay import Pacer  # noqa: PLC0415
+
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pacer = Pacer(speed=60, clock=lambda: now[0], sleep=sleep)
+    stamps = ["2016-01-01T00:00:00Z", "2016-01-01T00:01:00Z", "2016-01-01T00:01:00Z",
+              "2016-01-01T00:03:00Z", "2012/03/24 00:00:04 -0700", "soon"]  # fmt: skip
+    for stamp in stamps:
+        pacer(LineOutcome(1, "valid", b"{}", created_at=stamp))
+    assert slept == [1.0, 2.0], (
+        "a minute of events per second at 60x; late or odd stamps do not wait"
+    )

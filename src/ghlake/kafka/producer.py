@@ -177,7 +177,7 @@ class EventPublisher:
         ]
         for outcome in outcomes:
             tally.count(outcome)
-            if outcome.message_id in skip:
+            if skip and outcome.message_id in skip:
                 tally.skipped += 1
                 continue
             if before_send is not None:
