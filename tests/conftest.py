@@ -14,6 +14,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ghlake.hours import Hour
@@ -113,3 +114,10 @@ def real_hours(stack: Platform, gharchive_dir: Path) -> dict[str, int]:
 def real_hours_reconciled(stack: Platform, real_hours: dict[str, int]) -> list[HourCounts]:
     """The real hours once the lake and the warehouse hold all of them."""
     return stack.wait_reconciled(real_hours, timeout=300)
+
+
+@pytest.fixture
+def api_client(stack: Platform) -> Iterator[httpx.Client]:
+    """An HTTP client of the stack's API service."""
+    with httpx.Client(base_url=stack.settings.api.url, timeout=60) as client:
+        yield client

@@ -176,6 +176,14 @@ class Platform:
             for hour in sorted(hours, key=Hour.parse)
         ]
 
+    def reconcile(self, first: Hour, last: Hour) -> list[HourCounts]:
+        """Per hour of the ledger in ``first..last``: published, in the lake, in the warehouse.
+
+        Hours the ledger holds without events (missing, corrupt) are left out.
+        """
+        published = {r.hour: r.published for r in self.ledger.hours(first, last) if r.published}
+        return self.counts(published) if published else []
+
     def wait_reconciled(
         self,
         published: dict[str, int],

@@ -6,11 +6,13 @@ import gzip
 import os
 from pathlib import Path
 
+import httpx
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from ghlake.hours import Hour
 from ghlake.platform import HourCounts, Platform
+from ghlake.sources.synthetic import SynthConfig, write_hour
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -112,3 +114,31 @@ def _processes_mentioning(text: str) -> list[int]:
         if text in cmdline:
             found.append(int(entry.name))
     return found
+
+
+def test_reconcile_names_the_hours_that_differ(
+    stack: Platform,
+    api_client: httpx.Client,
+    real_hours_reconciled: list[HourCounts],
+    tmp_path: Path,
+) -> None:
+    counts = {
+        c.hour: c for c in stack.reconcile(Hour.parse("2015-01-01-0"), Hour.parse("2015-01-01-5"))
+    }
+    assert set(counts) == {"2015-01-01-1", "2015-01-01-3", "2015-01-01-4"}
+    assert all(c.reconciled for c in counts.values())
+
+    # An hour whose lake files lose one object no longer reconciles, and is named.
+    hour = Hour.parse("2016-11-11-11")
+    write_hour(hour, tmp_path, SynthConfig(events_per_hour=500, seed=11))
+    [report] = stack.replay(str(tmp_path), [hour])
+    [before] = stack.wait_reconciled({hour.name: report.published}, timeout=120)
+    assert before.reconciled
+    prefix = f"{stack.settings.lake.prefix}/event_date=2016-11-11/event_hour=11/"
+    victim = sorted(info.key for info in stack.store.list(prefix))[0]
+    stack.store.delete(victim)
+    body = api_client.get("/v1/reconcile", params={"from": hour.name, "to": hour.name}).json()
+    assert body["differing"] == [hour.name]
+    [row] = body["hours"]
+    assert row["published"] == row["warehouse"] == report.published
+    assert row["lake"] < report.published

@@ -214,6 +214,21 @@ def _counts_table(counts: list[HourCounts]) -> Table:
 
 
 @app.command()
+def reconcile(
+    from_: Annotated[str, typer.Option("--from", help="First hour, e.g. 2015-01-01-0.")],
+    to: Annotated[str | None, typer.Option(help="Last hour (default: the first).")] = None,
+) -> None:
+    """Compare per-hour counts of the ledger, the lake and the warehouse; name hours that differ."""
+    first = Hour.parse(from_)
+    counts = load_platform().reconcile(first, Hour.parse(to) if to else first)
+    console.print(_counts_table(counts))
+    differing = [c.hour for c in counts if not c.reconciled]
+    if differing:
+        err_console.print(f"[red]{len(differing)} hours differ:[/] {', '.join(differing)}")
+        raise typer.Exit(1)
+
+
+@app.command()
 def demo(
     source: Annotated[
         str | None,
