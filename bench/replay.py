@@ -22,22 +22,21 @@ import os
 import re
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from broker import private_broker  # bench/broker.py, beside this script
 
 from ghlake.hours import Hour
 from ghlake.kafka.producer import EventPublisher
 from ghlake.kafka.topics import TopicSpec, ensure_topics
 from ghlake.ledger import Ledger
-from ghlake.platform import Platform
 from ghlake.replay import Replayer
 from ghlake.services.kafka_broker import java_argv
-from ghlake.settings import KafkaSettings, Settings
+from ghlake.settings import Settings
 from ghlake.sources.archive import HourFetcher, LocalArchive
 from ghlake.sources.synthetic import SynthConfig, write_hour
 
@@ -46,12 +45,6 @@ DATA = (ROOT / ".." / "shared" / "data" / "gharchive").resolve()
 HOUR = Hour.parse("2015-01-01-1")
 PROPS = {"acks": "all", "enable.idempotence": "true", "compression.type": "zstd",
          "linger.ms": "50", "batch.size": "1000000"}  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _ghlake(settings: Settings, topic: str, ledger: Ledger) -> float:
@@ -111,17 +104,10 @@ def main() -> None:
     if shutil.which("kcat") is None:
         sys.exit("kcat is needed (apt-get install kcat)")
 
-    home = Path(tempfile.mkdtemp(prefix="ghlake-bench-"))
-    kafka = KafkaSettings(port=_free_port(), controller_port=_free_port(), partitions=6)
-    settings = Settings(home=home, kafka=kafka)
-    platform = Platform(settings)
-    broker = platform.service("kafka")
-    broker.install()
-    broker.prepare()
-    platform.supervisor.start(broker.spec())
-    broker.after_start()
-    ledger = Ledger(f"sqlite:///{home / 'bench-ledger.db'}")
-    try:
+    with private_broker() as settings:
+        home = settings.state_dir
+        kafka = settings.kafka
+        ledger = Ledger(f"sqlite:///{home / 'bench-ledger.db'}")
         with gzip.open(DATA / HOUR.filename, "rb") as handle:
             lines = [line.rstrip(b"\n") for line in handle]
         payload = home / "payload.txt"
@@ -158,10 +144,7 @@ def main() -> None:
         print(
             f"peak RSS of `ghlake replay` on a generated hour of {events:,} events: {peak:,.0f} MiB"
         )
-    finally:
         ledger.close()
-        platform.supervisor.stop(broker.spec())
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -39,8 +39,21 @@ def _http_ok(url: str) -> bool:
     return httpx.get(url, timeout=2).status_code == 200
 
 
-def _ghlake_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ghlake.cli.main", *args]
+def _ghlake_service(
+    name: str, command: tuple[str, ...], url: str, ready_timeout: float = 60
+) -> StackService:
+    """A service that is a ``ghlake`` command answering ``<url>/healthz``."""
+    return StackService(
+        name,
+        spec=lambda: ProcessSpec(
+            name=name,
+            argv=[sys.executable, "-m", "ghlake.cli.main", *command],
+            address=url,
+            health=lambda: _http_ok(f"{url}/healthz"),
+            ready_timeout=ready_timeout,
+            stop_timeout=30,
+        ),
+    )
 
 
 def stack_services(settings: Settings) -> list[StackService]:
@@ -68,41 +81,10 @@ def stack_services(settings: Settings) -> list[StackService]:
                 after_start=lambda: ObjectStore.from_settings(settings).ensure_bucket(),
             )
         )
-    warehouse_url = settings.warehouse.url
     lake_url = f"http://{settings.lake.web_host}:{settings.lake.web_port}"
-    api_url = settings.api.url
     services += [
-        StackService(
-            "warehouse",
-            spec=lambda: ProcessSpec(
-                name="warehouse",
-                argv=_ghlake_argv("warehouse", "serve"),
-                address=warehouse_url,
-                health=lambda: _http_ok(f"{warehouse_url}/healthz"),
-                ready_timeout=60,
-            ),
-        ),
-        StackService(
-            "lake-writer",
-            spec=lambda: ProcessSpec(
-                name="lake-writer",
-                argv=_ghlake_argv("worker"),
-                address=lake_url,
-                health=lambda: _http_ok(f"{lake_url}/healthz"),
-                ready_timeout=90,
-                stop_timeout=30,
-            ),
-        ),
-        StackService(
-            "api",
-            spec=lambda: ProcessSpec(
-                name="api",
-                argv=_ghlake_argv("api", "serve"),
-                address=api_url,
-                health=lambda: _http_ok(f"{api_url}/healthz"),
-                ready_timeout=60,
-                stop_timeout=30,
-            ),
-        ),
+        _ghlake_service("warehouse", ("warehouse", "serve"), settings.warehouse.url),
+        _ghlake_service("lake-writer", ("worker",), lake_url, ready_timeout=90),
+        _ghlake_service("api", ("api", "serve"), settings.api.url),
     ]
     return services

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
@@ -60,13 +61,9 @@ class ReplayOut(BaseModel):
     @classmethod
     def of(cls, job: JobRecord) -> ReplayOut:
         """The API's view of a ledger job."""
-        return cls(
-            id=job.id, status=job.status, source=job.source, first=job.first_hour,
-            to=job.last_hour, speed=job.speed, force=bool(job.force), hours_total=job.hours_total,
-            hours_done=job.hours_done, published=job.published, dead_lettered=job.dead_lettered,
-            current_hour=job.current_hour, error=job.error, created_at=job.created_at,
-            updated_at=job.updated_at,
-        )  # fmt: skip
+        fields = asdict(job)
+        first, last = fields.pop("first_hour"), fields.pop("last_hour")
+        return cls(**fields, first=first, to=last)
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model_by_alias=True)

@@ -1,0 +1,42 @@
+"""A private Kafka broker for one benchmark run (its own state directory and free ports)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ghlake.platform import Platform
+from ghlake.settings import KafkaSettings, Settings
+
+__all__ = ["free_port", "private_broker"]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def private_broker(partitions: int = 6) -> Iterator[Settings]:
+    """Settings of a broker started for the block, with the events topics created."""
+    home = Path(tempfile.mkdtemp(prefix="ghlake-bench-"))
+    kafka = KafkaSettings(port=free_port(), controller_port=free_port(), partitions=partitions)
+    settings = Settings(home=home, kafka=kafka)
+    platform = Platform(settings)
+    broker = platform.service("kafka")
+    broker.install()
+    broker.prepare()
+    platform.supervisor.start(broker.spec())
+    try:
+        broker.after_start()
+        yield settings
+    finally:
+        platform.supervisor.stop(broker.spec())
+        platform.close()
+        shutil.rmtree(home, ignore_errors=True)
