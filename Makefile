@@ -27,6 +27,8 @@ status:
 
 bench: install
 	.venv/bin/python bench/producer.py
+	.venv/bin/python bench/replay.py
+	.venv/bin/python bench/warehouse.py
 
 clean: down
 	rm -rf .ghlake

@@ -121,7 +121,7 @@ class Platform:
     @cached_property
     def warehouse(self) -> WarehouseClient:
         """The warehouse service."""
-        return WarehouseClient(self.settings.warehouse.url)
+        return WarehouseClient(self.settings.warehouse.url, token=self.settings.api_token)
 
     @cached_property
     def ledger(self) -> Ledger:

@@ -116,7 +116,7 @@ class WarehouseSettings(BaseModel):
     database: str = "ghlake"
     consumer_group: str = "ghlake-warehouse"
     # How often the Kafka engine flushes a block into the tables (freshness).
-    flush_interval_ms: int = Field(1000, ge=100)
+    flush_interval_ms: int = Field(500, ge=100)
 
     @field_validator("database", "consumer_group")
     @classmethod

@@ -165,3 +165,21 @@ def test_archive_range_and_mirror_serve_what_ghlake_holds(
         "/v1/archive", params={"start": "2015-01-02T00:00:00Z", "end": "2015-01-01T00:00:00Z"}
     )
     assert bad.status_code == 422
+
+
+def test_warehouse_queries_through_the_front_door(
+    stack: Platform, api: httpx.Client, real_hours_reconciled: list[HourCounts]
+) -> None:
+    window = {"since": "2015-01-01T01:00:00Z", "until": "2015-01-01T02:00:00Z"}
+    types = api.get("/v1/event-types", params=window)
+    assert types.status_code == 200, types.text
+    body = types.text
+    assert "PushEvent" in body
+    assert "WatchEvent" in body
+    sql = {"sql": "SELECT count() AS n FROM github_events WHERE source_hour = '2015-01-01-1'"}
+    assert api.post("/v1/sql", json=sql).status_code == 401
+    answer = api.post("/v1/sql", json=sql, headers=_auth(stack))
+    assert answer.status_code == 200, answer.text
+    assert "7427" in answer.text
+    refused = api.post("/v1/sql", json={"sql": "DROP TABLE github_events"}, headers=_auth(stack))
+    assert refused.status_code == 400

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ghlake import __version__
-from ghlake.api.routes import archive, health, reconcile, replays
+from ghlake.api.routes import archive, health, reconcile, replays, warehouse
 from ghlake.errors import GhLakeError, InvalidInputError
 from ghlake.jobs import ReplayJobs
 from ghlake.platform import Platform
@@ -84,5 +84,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(replays.router)
     app.include_router(reconcile.router)
+    app.include_router(warehouse.router)
     app.include_router(archive.router)  # last: its mirror route matches /{hour}.json.gz
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -16,7 +18,10 @@ from ghlake.platform import Platform
 from ghlake.settings import Settings
 from ghlake.settings import load_settings as _load
 
-__all__ = ["console", "err_console", "load_platform", "load_settings", "new_progress"]
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = ["console", "err_console", "load_platform", "load_settings", "new_progress", "serve"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -39,3 +44,15 @@ def new_progress() -> Progress:
         MofNCompleteColumn(), TextColumn("{task.fields[lines]:,} lines"),
         TimeElapsedColumn(), console=console,
     )  # fmt: skip
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Run an ASGI app in the foreground, one process, logging JSON lines."""
+    import uvicorn  # noqa: PLC0415
+
+    from ghlake.logs import configure_logging, logging_dict_config  # noqa: PLC0415
+
+    configure_logging("INFO")
+    # One worker: the warehouse's chDB engine allows one process per data path, and the
+    # API's replay jobs run in its own process.
+    uvicorn.run(app, host=host, port=port, log_level="info", log_config=logging_dict_config("INFO"))

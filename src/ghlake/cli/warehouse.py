@@ -1,11 +1,14 @@
-"""``ghlake warehouse ...``: the ClickHouse warehouse (embedded chDB)."""
+"""``ghlake warehouse ...``: the ClickHouse warehouse (embedded chDB, or DDL for a server)."""
 
 from __future__ import annotations
 
-import typer
+from typing import Annotated, Any
 
-from ghlake.cli.common import load_settings
-from ghlake.logs import configure_logging, logging_dict_config
+import typer
+from rich.table import Table
+
+from ghlake.cli.common import console, load_settings
+from ghlake.cli.common import serve as serve_app
 
 __all__ = ["warehouse_app"]
 
@@ -15,17 +18,94 @@ warehouse_app = typer.Typer(help="The ClickHouse warehouse (embedded chDB).", no
 @warehouse_app.command("serve")
 def serve() -> None:
     """Run the warehouse service (owns the chDB engine) in the foreground."""
-    import uvicorn  # noqa: PLC0415
-
     from ghlake.api.warehouse_app import create_warehouse_app  # noqa: PLC0415
 
     settings = load_settings()
-    configure_logging("INFO")
-    uvicorn.run(
-        create_warehouse_app(settings),
-        host=settings.warehouse.host,
-        port=settings.warehouse.port,
-        log_level="info",
-        log_config=logging_dict_config("INFO"),
-        workers=1,  # chDB: one engine per process
+    serve_app(create_warehouse_app(settings), settings.warehouse.host, settings.warehouse.port)
+
+
+def _migrate_here() -> dict[str, Any]:
+    from dataclasses import asdict  # noqa: PLC0415
+
+    from ghlake.warehouse.engine import ChdbEngine  # noqa: PLC0415
+    from ghlake.warehouse.migrations import migrate  # noqa: PLC0415
+    from ghlake.warehouse.offsets import rewind_to_earliest  # noqa: PLC0415
+
+    settings = load_settings()
+    engine = ChdbEngine(settings.state_dir / "warehouse" / "chdb")
+    try:
+        return asdict(migrate(engine, settings, rewind=lambda: rewind_to_earliest(settings)))
+    finally:
+        engine.close()
+
+
+@warehouse_app.command("migrate")
+def migrate_command(
+    status: Annotated[
+        bool, typer.Option("--status", help="List migrations; change nothing.")
+    ] = False,
+) -> None:
+    """Apply pending schema migrations (through the running service, or on the data path)."""
+    from ghlake.warehouse.client import WarehouseClient  # noqa: PLC0415
+
+    settings = load_settings()
+    client = WarehouseClient(settings.warehouse.url, token=settings.api_token)
+    try:
+        running = client.healthy()
+        if status:
+            if not running:
+                raise typer.BadParameter("--status needs the warehouse service (ghlake up)")
+            table = Table(title="warehouse migrations")
+            for column in ("version", "name", "applied at"):
+                table.add_column(column)
+            for m in client.migrations():
+                table.add_row(str(m["version"]), m["name"], m["applied_at"] or "[yellow]pending[/]")
+            console.print(table)
+            return
+        report = client.migrate() if running else _migrate_here()
+    finally:
+        client.close()
+    applied = ", ".join(report["applied"]) or "none pending"
+    console.print(f"[green]schema at version {report['current_version']}[/]; applied: {applied}")
+    if report["legacy_kept_as"]:
+        console.print(
+            f"the pre-migration table is kept as {report['legacy_kept_as']}; github_events is "
+            "rebuilt from the topic (consumer group rewound)"
+        )
+    if report["pipeline_rebuilt"]:
+        console.print("the Kafka engine table and its views were (re)created")
+
+
+@warehouse_app.command("ddl")
+def ddl(
+    target: Annotated[
+        str,
+        typer.Option(
+            help="embedded (chDB) or server (clickhouse-server, one consumer per partition)."
+        ),
+    ] = "server",
+) -> None:
+    """Print the warehouse DDL (bootstrap, migrations, Kafka pipeline) rendered for a target."""
+    from ghlake.warehouse.ddl import (  # noqa: PLC0415
+        Target,
+        bootstrap_statements,
+        load_migrations,
+        render_pipeline,
     )
+
+    if target not in ("embedded", "server"):
+        raise typer.BadParameter("--target is embedded or server")
+    settings = load_settings()
+    mode: Target = "server" if target == "server" else "embedded"
+    out = [
+        "-- clickhouse/bootstrap.sql",
+        *(f"{s};\n" for s in bootstrap_statements(settings, mode)),
+    ]
+    for migration in load_migrations(settings, mode):
+        out += [f"-- clickhouse/migrations/{migration.name}.sql"]
+        out += [f"{statement};\n" for statement in migration.statements]
+    out += [
+        "-- clickhouse/pipeline/",
+        *(f"{s};\n" for s in render_pipeline(settings, mode).statements),
+    ]
+    typer.echo("\n".join(out))

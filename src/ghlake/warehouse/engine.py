@@ -19,14 +19,32 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from chdb import session as chdb_session
 
 from ghlake.errors import InvalidInputError, WarehouseError
+from ghlake.warehouse.readonly import ReadOnlyLimits, ReadOnlyResult, read_only_statement
 
-__all__ = ["ChdbEngine", "param_text"]
+__all__ = ["ChdbEngine", "Engine", "param_text"]
+
+
+class Engine(Protocol):
+    """What the warehouse needs from a ClickHouse: embedded chDB or a server."""
+
+    def execute(self, sql: str) -> None:
+        """Run a statement that returns nothing."""
+
+    def rows(self, sql: str, params: Mapping[str, object] | None = None) -> list[dict[str, Any]]:
+        """Rows of a query with bound parameters."""
+
+    def read_only(self, sql: str, limits: ReadOnlyLimits) -> ReadOnlyResult:
+        """Rows of an untrusted query, run by the engine in read-only mode within limits."""
+
+    def close(self) -> None:
+        """Release the engine."""
+
 
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -92,6 +110,33 @@ class ChdbEngine:
             data = self._run(sql, "JSONEachRow")
         return [orjson.loads(line) for line in data.splitlines() if line]
 
+    def read_only(self, sql: str, limits: ReadOnlyLimits) -> ReadOnlyResult:
+        """Rows of an untrusted ``sql``, run by ClickHouse with ``readonly = 1`` and limits.
+
+        ClickHouse parses the text first (as a bound parameter, so nothing of it is
+        executed): one statement, comments gone. That canonical statement runs as a
+        subquery whose SETTINGS put the query context in read-only mode with time,
+        memory and row limits (see :mod:`ghlake.warehouse.readonly`).
+        """
+        with self._lock:
+            self._run(f"SET param_untrusted_sql = {_sql_literal(param_text(sql))}", "CSV")
+            try:
+                canonical = self._run(
+                    "SELECT formatQuerySingleLine({untrusted_sql:String})", "TSVRaw"
+                ).decode()
+            except WarehouseError as exc:
+                raise InvalidInputError(f"not one SQL statement: {_first_line(exc)}") from exc
+            statement = read_only_statement(canonical.rstrip("\n"), limits)
+            try:
+                data = self._run(statement, "JSONCompactEachRowWithNames")
+            except WarehouseError as exc:
+                raise InvalidInputError(f"refused: {_first_line(exc)}") from exc
+        lines = data.splitlines()
+        columns: list[str] = orjson.loads(lines[0]) if lines else []
+        rows = [orjson.loads(line) for line in lines[1:] if line]
+        truncated = len(rows) > limits.max_rows
+        return ReadOnlyResult(columns, rows[: limits.max_rows], truncated)
+
     def _run(self, sql: str, fmt: str) -> bytes:
         try:
             result = self._session.query(sql, fmt)
@@ -101,6 +146,12 @@ class ChdbEngine:
         return data
 
     def close(self) -> None:
-        """Release the data path."""
+        """Release the data path (and the process's one chDB session)."""
         with self._lock:
             self._session.close()
+
+
+def _first_line(exc: Exception) -> str:
+    """A ClickHouse error without the statement echo and stack details."""
+    text = str(exc).split(" (statement: ")[0]
+    return text.splitlines()[0][:500] if text else type(exc).__name__

@@ -1,60 +1,32 @@
-"""Applying the warehouse DDL in ``ddl/`` to an engine, in file order.
+"""The named queries in ``queries/``: one ``.sql`` file each, parameters bound by ClickHouse.
 
-The statements are templates: ``${database}``, ``${topic}`` and the like are
-identifiers and settings from validated configuration, never user input.
+A query names typed placeholders (``{since:Date}``, ``{repo:String}``); the values
+travel separately (see :mod:`ghlake.warehouse.engine`), never formatted into the text.
 """
 
 from __future__ import annotations
 
+import re
 from importlib import resources
-from string import Template
 
-from ghlake.settings import Settings
-from ghlake.warehouse.engine import ChdbEngine
+from ghlake.errors import InvalidInputError
+from ghlake.warehouse.ddl import KNOWN_EVENT_TYPES
 
-__all__ = ["KNOWN_EVENT_TYPES", "apply_schema", "named_query", "render_ddl"]
+__all__ = ["KNOWN_EVENT_TYPES", "named_query", "query_names"]
 
-# The event_type Enum of the public dataset, in its numbering.
-KNOWN_EVENT_TYPES = (
-    "CommitCommentEvent", "CreateEvent", "DeleteEvent", "ForkEvent", "GollumEvent",
-    "IssueCommentEvent", "IssuesEvent", "MemberEvent", "PublicEvent", "PullRequestEvent",
-    "PullRequestReviewCommentEvent", "PushEvent", "ReleaseEvent", "SponsorshipEvent",
-    "WatchEvent", "GistEvent", "FollowEvent", "DownloadEvent", "PullRequestReviewEvent",
-    "ForkApplyEvent", "Event", "TeamAddEvent",
-)  # fmt: skip
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
-def render_ddl(settings: Settings) -> list[tuple[str, str]]:
-    """(file name, statement) for every DDL file, rendered for ``settings``."""
-    values = {
-        "database": settings.warehouse.database,
-        "bootstrap": settings.kafka.bootstrap,
-        "topic": settings.kafka.topic,
-        "consumer_group": settings.warehouse.consumer_group,
-        "flush_interval_ms": str(settings.warehouse.flush_interval_ms),
-        "known_types": ", ".join(f"'{name}'" for name in KNOWN_EVENT_TYPES),
-    }
-    folder = resources.files("ghlake.warehouse") / "ddl"
-    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
-    return [(f.name, Template(f.read_text()).substitute(values)) for f in files]
-
-
-def apply_schema(engine: ChdbEngine, settings: Settings) -> list[str]:
-    """Create every table and view that does not exist yet; return the files applied."""
-    applied = []
-    for name, statement in render_ddl(settings):
-        engine.execute(statement)
-        applied.append(name)
-    engine.execute(f"USE {settings.warehouse.database}")
-    return applied
+def query_names() -> list[str]:
+    """Every named query."""
+    folder = resources.files("ghlake.warehouse") / "queries"
+    return sorted(f.name.removesuffix(".sql") for f in folder.iterdir() if f.name.endswith(".sql"))
 
 
 def named_query(name: str) -> str:
     """The SQL of a named query in ``queries/``."""
     folder = resources.files("ghlake.warehouse") / "queries"
     path = folder / f"{name}.sql"
-    if not name.replace("_", "").isalnum() or not path.is_file():
-        from ghlake.errors import InvalidInputError  # noqa: PLC0415
-
+    if not _NAME.match(name) or not path.is_file():
         raise InvalidInputError(f"no named query {name!r}")
     return path.read_text()
