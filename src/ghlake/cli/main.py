@@ -105,20 +105,21 @@ def status() -> None:
 def _replay_table(reports: list[HourReport]) -> Table:
     table = Table(title="replay")
     table.add_column("hour", no_wrap=True)
-    table.add_column("status")
-    for column in ("lines", "published", "dead-lettered", "recovered", "duplicates", "MB", "ev/s"):
-        table.add_column(column, justify="right")
-    table.add_column("sha256", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for column in ("lines", "published", "dead-lettered", "MB", "ev/s"):
+        table.add_column(column, justify="right", no_wrap=True)
     colors = {"published": "green", "skipped": "cyan", "partial": "yellow", "missing": "yellow"}
+    notes = []
     for r in reports:
         rate = f"{r.published / r.seconds:,.0f}" if r.seconds else "-"
         status = f"[{colors.get(r.status, 'red')}]{r.status}[/]"
         table.add_row(r.hour, status, f"{r.lines:,}", f"{r.published:,}", f"{r.dead_lettered:,}",
-                      f"{r.recovered:,}", f"{r.duplicates:,}", f"{r.bytes / 1e6:,.1f}", rate,
-                      r.sha256[:12])  # fmt: skip
-    for r in reports:
+                      f"{r.bytes / 1e6:,.1f}", rate)  # fmt: skip
+        if r.recovered or r.duplicates:
+            notes.append(f"{r.hour}: {r.recovered:,} recovered, {r.duplicates:,} duplicates")
         if r.error:
-            table.caption = (table.caption or "") + f"{r.hour}: {r.error}\n"
+            notes.append(f"{r.hour}: {r.error}")
+    table.caption = "\n".join(notes) or None
     return table
 
 
