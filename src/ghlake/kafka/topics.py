@@ -12,7 +12,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from ghlake.errors import ServiceError
 from ghlake.settings import KafkaSettings
 
-__all__ = ["TopicSpec", "ensure_topics", "event_topics", "topic_message_counts"]
+__all__ = ["TopicSpec", "ensure_topics", "event_topics"]
 
 
 @dataclass(frozen=True)
@@ -86,30 +86,3 @@ def _wait_visible(admin: AdminClient, names: list[str], timeout: float) -> None:
         if time.monotonic() > deadline:
             raise ServiceError(f"topics {', '.join(names)} not ready after {timeout:.0f}s")
         time.sleep(0.1)
-
-
-def topic_message_counts(bootstrap: str, topic: str, timeout: float = 10) -> dict[int, int]:
-    """Messages held per partition (high watermark minus low watermark)."""
-    from confluent_kafka import Consumer, TopicPartition  # noqa: PLC0415
-
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "ghlake-watermarks",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        metadata = consumer.list_topics(topic, timeout=timeout)
-        partitions = metadata.topics[topic].partitions
-        counts: dict[int, int] = {}
-        for partition in partitions:
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=timeout
-            )
-            counts[partition] = high - low
-        return counts
-    except KafkaException as exc:
-        raise ServiceError(f"reading watermarks of {topic} on {bootstrap} failed: {exc}") from exc
-    finally:
-        consumer.close()
