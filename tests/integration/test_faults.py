@@ -1,43 +1,347 @@
-"""Real faults on the real stack: nothing valid is lost or duplicated."""
+"""Real faults on the real stack: each test ends with the lake equal to the source.
+
+"Equal" is checked by :func:`ghlake.lake.verify.verify_hour`: every event of the source
+file in the lake exactly once by (id, created_at), nothing missing, nothing duplicated.
+Generated hours are in 2019 (real hours belong to the real_hours fixture). Every service
+a test kills or stops is running again when it ends.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
+import signal
+import socket
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import orjson
 import pytest
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from ghlake.hours import Hour
+from ghlake.lake.checkpoint import Checkpoints
+from ghlake.lake.verify import HourVerification, verify_hour
 from ghlake.platform import Platform
+from ghlake.services.supervisor import ProcessSpec
+from ghlake.sources.archive import open_archive
 from ghlake.sources.synthetic import SynthConfig, write_hour
+from ghlake.sources.synthetic.hourfile import generate_hour
+from ghlake.streams.lake_app import (
+    FAILPOINT_PAUSE_AFTER_FIRST_OBJECT,
+    FAILPOINT_PAUSE_BEFORE_COMMIT,
+)
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    # Supervisor.pid() reaps a killed child with os.waitpid, so its Popen object still
+    # thinks the process runs and warns when it is dropped (a supervisor issue, reported).
+    pytest.mark.filterwarnings("ignore:subprocess \\d+ is still running:ResourceWarning"),
+]
+
+WRITER = "lake-writer"
 
 
-def _lake_health(stack: Platform) -> int:
+def _health(url: str) -> int:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=5).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def _lake_url(stack: Platform) -> str:
     lake = stack.settings.lake
-    return httpx.get(f"http://{lake.web_host}:{lake.web_port}/healthz", timeout=5).status_code
+    return f"http://{lake.web_host}:{lake.web_port}"
 
 
-def test_minio_down_stalls_the_lake_writer_without_loss(stack: Platform, tmp_path: Path) -> None:
-    hour = "2018-05-01-10"  # generated: real hours belong to the real_hours fixture
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def worker_spec(
+    stack: Platform, name: str = WRITER, port: int | None = None, **env: str
+) -> ProcessSpec:
+    """A lake writer process like the stack's, under another name, port or lake settings."""
+    base = stack.service(WRITER).spec()
+    port = port or stack.settings.lake.web_port
+    url = f"http://{stack.settings.lake.web_host}:{port}"
+    settings = {"GHLAKE_LAKE__WEB_PORT": str(port)} | {
+        f"GHLAKE_LAKE__{k.upper()}": v for k, v in env.items()
+    }
+    return dataclasses.replace(
+        base,
+        name=name,
+        address=url,
+        env={**base.env, **settings},
+        health=lambda: _health(url) == 200,
+    )
+
+
+def wait_lake_holds(
+    stack: Platform, source: Path, hours: list[str], timeout: float = 180
+) -> list[HourVerification]:
+    """Poll until the lake holds every listed hour of ``source`` exactly; the last results."""
+    archive = open_archive(source)
+    deadline = time.monotonic() + timeout
+    while True:
+        results = [
+            verify_hour(stack.store, stack.settings.lake.prefix, archive, Hour.parse(h))
+            for h in hours
+        ]
+        if all(r.ok for r in results) or time.monotonic() > deadline:
+            return results
+        time.sleep(2)
+
+
+def assert_lake_equals_source(results: list[HourVerification]) -> None:
+    """No loss, no duplicate, nothing foreign."""
+    for r in results:
+        assert (r.missing, r.duplicates, r.unexpected) == (0, 0, 0), r
+        assert r.lake_rows == r.source_events == r.source_lines, r
+
+
+class LogTail:
+    """The JSON log lines a service writes from now on."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.position = path.stat().st_size if path.exists() else 0
+        self.seen: list[dict[str, Any]] = []
+
+    def new(self) -> Iterator[dict[str, Any]]:
+        """Log entries written since the last call."""
+        with self.path.open("rb") as handle:
+            handle.seek(self.position)
+            data = handle.read()
+        end = data.rfind(b"\n") + 1
+        self.position += end
+        for line in data[:end].splitlines():
+            if line.startswith(b"{"):
+                entry = orjson.loads(line)
+                self.seen.append(entry)
+                yield entry
+
+    def wait_for(self, match: Callable[[dict[str, Any]], bool], timeout: float) -> dict[str, Any]:
+        """The first new entry that matches, polling the file every 2 ms."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for entry in self.new():
+                if match(entry):
+                    return entry
+            time.sleep(0.002)
+        raise AssertionError(f"no matching log entry in {self.path} within {timeout:.0f}s")
+
+
+def _msg(text: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda entry: entry.get("msg") == text
+
+
+def _spread_hour(directory: Path, name: str, hours: int, per_hour: int, seed: int) -> int:
+    """A source file of late events: lines of ``hours`` generated 2019 hours, interleaved.
+
+    Each batch then touches many event-hour partitions, so a batch uploads many
+    objects and a kill lands inside an upload rather than between batches.
+    """
+    config = SynthConfig(events_per_hour=per_hour, seed=seed)
+    streams = [list(generate_hour(Hour.parse(f"2019-03-01-{h}"), config)) for h in range(hours)]
+    lines = [line for group in zip(*streams, strict=True) for line in group]
+    with gzip.open(directory / f"{name}.json.gz", "wb", compresslevel=1) as handle:
+        handle.write(b"\n".join(lines) + b"\n")
+    return len(lines)
+
+
+def _committed(stack: Platform) -> dict[int, int]:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": stack.settings.kafka.bootstrap,
+            "group.id": stack.settings.lake.consumer_group,
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        topic = stack.settings.kafka.topic
+        parts = [TopicPartition(topic, p) for p in range(stack.settings.kafka.partitions)]
+        return {tp.partition: tp.offset for tp in consumer.committed(parts, timeout=10)}
+    finally:
+        consumer.close()
+
+
+def test_kill_9_mid_batch_then_restart_leaves_the_lake_equal_to_the_source(
+    stack: Platform, tmp_path: Path
+) -> None:
+    hour = "2019-03-01-12"
+    events = _spread_hour(tmp_path, hour, hours=12, per_hour=3000, seed=21)
+    spec = worker_spec(stack, batch_max_events="4000", batch_max_seconds="30")
+    checkpoints = Checkpoints(stack.store, stack.settings.lake.prefix, stack.settings.kafka.topic)
+    partitions = range(stack.settings.kafka.partitions)
+    log = LogTail(stack.supervisor.log_file(WRITER))
+    first = dataclasses.replace(spec, env={**spec.env, FAILPOINT_PAUSE_AFTER_FIRST_OBJECT: "30"})
+    stack.supervisor.stop(stack.service(WRITER).spec())
+    try:
+        stack.supervisor.start(first)
+        [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
+        assert report.published == events
+
+        # 1. Killed while a batch's objects are being uploaded: the worker pauses after the
+        #    first object of its first batch (a fault-injection point) and is killed there.
+        log.wait_for(_msg("failpoint: pausing after the first object"), timeout=120)
+        stack.supervisor.signal(WRITER, signal.SIGKILL)
+        pending = [checkpoints.pending(p) for p in partitions]
+        stored = {p: checkpoints.last_offset(p) for p in partitions}
+        assert any(i is not None and i.last > stored[i.partition] for i in pending), (
+            "the kill landed inside a batch: an intent beyond the stored offset remains"
+        )
+        stack.supervisor.stop(first)  # reaps the killed process
+        stack.supervisor.start(spec)
+        removed = log.wait_for(_msg("removed the objects of an incomplete batch"), timeout=120)
+        assert removed["objects"] > 0
+
+        # 2. Killed after a batch's objects and checkpoints are stored, before its offsets
+        #    are committed: the worker pauses there (a fault-injection point) to be killed.
+        paused = dataclasses.replace(spec, env={**spec.env, FAILPOINT_PAUSE_BEFORE_COMMIT: "30"})
+        stack.supervisor.stop(spec)
+        stack.supervisor.start(paused)
+        log.wait_for(_msg("failpoint: pausing before the offset commit"), timeout=120)
+        stack.supervisor.signal(WRITER, signal.SIGKILL)
+        stored = {p: checkpoints.last_offset(p) for p in partitions}
+        committed = _committed(stack)
+        assert any(stored[p] >= committed[p] for p in partitions), (stored, committed)
+        stack.supervisor.stop(paused)
+        stack.supervisor.start(spec)
+        skipping = log.wait_for(
+            lambda e: e.get("msg") == "batch stored" and e["skipped"] > 0, timeout=120
+        )
+        assert skipping["skipped"] > 0, "records stored before the kill are not written again"
+
+        results = wait_lake_holds(stack, tmp_path, [hour])
+        assert_lake_equals_source(results)
+        assert len(results[0].partitions) == 12
+    finally:
+        stack.supervisor.stop(spec)
+        stack.supervisor.start(stack.service(WRITER).spec())
+
+
+def test_minio_down_30s_while_events_flow(stack: Platform, tmp_path: Path) -> None:
+    hours = ["2019-05-01-10", "2019-05-01-11"]
     config = SynthConfig(events_per_hour=6000, seed=7)
-    lines = write_hour(Hour.parse(hour), tmp_path, config).events
+    for name in hours:
+        write_hour(Hour.parse(name), tmp_path, config)
     minio = stack.service("minio")
     stack.supervisor.stop(minio.spec())
+    stopped = time.monotonic()
     try:
-        [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
-        assert report.published == lines
+        [first] = stack.replay(str(tmp_path), [Hour.parse(hours[0])])
         deadline = time.monotonic() + 60
-        while _lake_health(stack) != 503:
+        while _health(_lake_url(stack)) != 503:
             assert time.monotonic() < deadline, "the lake writer never reported the stall"
             time.sleep(0.5)
-        time.sleep(5)  # several failed attempts while MinIO stays down
+        [second] = stack.replay(str(tmp_path), [Hour.parse(hours[1])])  # more while down
+        assert first.published == second.published == 6000
+        time.sleep(max(0.0, 30 - (time.monotonic() - stopped)))
     finally:
         stack.supervisor.start(minio.spec())
 
-    [counts] = stack.wait_reconciled({hour: lines}, timeout=180)
-    assert counts.lake == lines, "every event reached the lake once MinIO was back, none twice"
-    assert counts.warehouse == lines
-    assert _lake_health(stack) == 200
+    assert_lake_equals_source(wait_lake_holds(stack, tmp_path, hours))
+    assert _health(_lake_url(stack)) == 200
+    metrics = httpx.get(f"{_lake_url(stack)}/metrics", timeout=5).text
+    retries = [
+        line for line in metrics.splitlines() if line.startswith("ghlake_lake_store_retries_total")
+    ]
+    assert retries
+    assert float(retries[0].split()[-1]) >= 3
+
+
+def test_broker_restart_while_the_writer_runs(stack: Platform, tmp_path: Path) -> None:
+    hours = ["2019-06-02-3", "2019-06-02-4"]
+    config = SynthConfig(events_per_hour=15000, seed=5)
+    for name in hours:
+        write_hour(Hour.parse(name), tmp_path, config)
+    writer_pid = stack.supervisor.pid(WRITER)
+    log = LogTail(stack.supervisor.log_file(WRITER))
+    kafka = stack.service("kafka")
+    [first] = stack.replay(str(tmp_path), [Hour.parse(hours[0])])
+    assert first.published == 15000
+    log.wait_for(_msg("lake file written"), timeout=60)
+    try:
+        stack.supervisor.stop(kafka.spec())
+        time.sleep(5)
+    finally:
+        stack.supervisor.start(kafka.spec())
+        _wait_partitions_led(stack)
+    [second] = stack.replay(str(tmp_path), [Hour.parse(hours[1])])
+    assert second.published == 15000
+
+    assert_lake_equals_source(wait_lake_holds(stack, tmp_path, hours))
+    assert stack.supervisor.pid(WRITER) == writer_pid, "the worker rode out the restart"
+    assert _health(_lake_url(stack)) == 200
+
+
+def _wait_partitions_led(stack: Platform, timeout: float = 60) -> None:
+    """After a broker start: wait until every partition of the topic has its leader back."""
+    consumer = Consumer(
+        {"bootstrap.servers": stack.settings.kafka.bootstrap, "group.id": "ghlake-test-probe"}
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        for partition in range(stack.settings.kafka.partitions):
+            tp = TopicPartition(stack.settings.kafka.topic, partition)
+            while True:
+                try:
+                    consumer.get_watermark_offsets(tp, timeout=5)
+                    break
+                except KafkaException:
+                    assert time.monotonic() < deadline, f"partition {partition} has no leader"
+                    time.sleep(0.5)
+    finally:
+        consumer.close()
+
+
+def _assigned(url: str) -> set[int]:
+    text = httpx.get(f"{url}/metrics", timeout=5).text
+    lag = [line for line in text.splitlines() if line.startswith("ghlake_lake_consumer_lag{")]
+    return {int(line.split('partition="')[1].split('"')[0]) for line in lag}
+
+
+def test_two_workers_share_partitions_and_one_is_killed(stack: Platform, tmp_path: Path) -> None:
+    hours = ["2019-07-04-20", "2019-07-04-21"]
+    config = SynthConfig(events_per_hour=20000, seed=9)
+    for name in hours:
+        write_hour(Hour.parse(name), tmp_path, config)
+    port = _free_port()
+    second = worker_spec(stack, name="lake-writer-2", port=port, batch_max_events="3000")
+    second_url = f"http://{stack.settings.lake.web_host}:{port}"
+    log_one = LogTail(stack.supervisor.log_file(WRITER))
+    log_two = LogTail(stack.supervisor.log_file("lake-writer-2"))
+    stack.supervisor.start(second)
+    try:
+        deadline = time.monotonic() + 90
+        while True:  # the group has rebalanced: each worker holds part of the partitions
+            one, two = _assigned(_lake_url(stack)), _assigned(second_url)
+            if one and two and not one & two and len(one | two) == stack.settings.kafka.partitions:
+                break
+            assert time.monotonic() < deadline, (one, two)
+            time.sleep(1)
+        [first] = stack.replay(str(tmp_path), [Hour.parse(hours[0])])
+        assert first.published == 20000
+        log_two.wait_for(_msg("batch stored"), timeout=60)
+        log_one.wait_for(_msg("lake file written"), timeout=60)
+        stack.supervisor.signal(WRITER, signal.SIGKILL)  # mid-batch
+        [more] = stack.replay(str(tmp_path), [Hour.parse(hours[1])])
+        assert more.published == 20000
+
+        assert_lake_equals_source(wait_lake_holds(stack, tmp_path, hours, timeout=240))
+        list(log_two.new())
+        took_over = {
+            p for e in log_two.seen if e.get("msg") == "batch stored" for p in e["partitions"]
+        }
+        assert one <= took_over, "the survivor wrote the killed worker's partitions"
+    finally:
+        stack.supervisor.stop(stack.service(WRITER).spec())
+        stack.supervisor.start(stack.service(WRITER).spec())
+        stack.supervisor.stop(second)

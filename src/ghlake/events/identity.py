@@ -16,7 +16,15 @@ from typing import Any
 
 import orjson
 
-__all__ = ["EventBasics", "MalformedEventError", "event_basics", "parse_created_at", "parse_event"]
+__all__ = [
+    "EventBasics",
+    "IdentityFields",
+    "MalformedEventError",
+    "event_basics",
+    "identity_fields",
+    "parse_created_at",
+    "parse_event",
+]
 
 
 class MalformedEventError(ValueError):
@@ -76,6 +84,14 @@ def _int_or_none(value: Any) -> int | None:
 
 def event_basics(event: dict[str, Any]) -> EventBasics:
     """Identity fields of ``event`` in any era, or :class:`MalformedEventError`."""
+    return EventBasics(*identity_fields(event))
+
+
+IdentityFields = tuple[int | None, str, datetime, str, str, int | None]
+
+
+def identity_fields(event: dict[str, Any]) -> IdentityFields:
+    """:class:`EventBasics`' fields as a plain tuple (for hot loops; same rules)."""
     event_type = event.get("type")
     if not isinstance(event_type, str) or not event_type:
         raise MalformedEventError("no event type")
@@ -104,11 +120,11 @@ def event_basics(event: dict[str, Any]) -> EventBasics:
     else:
         repo_name, repo_id = "", None
 
-    return EventBasics(
-        event_id=_int_or_none(event.get("id")),
-        event_type=event_type,
-        created_at=parse_created_at(created),
-        actor_login=str(actor_login),
-        repo_name=str(repo_name),
-        repo_id=repo_id,
+    return (
+        _int_or_none(event.get("id")),
+        event_type,
+        parse_created_at(created),
+        str(actor_login),
+        str(repo_name),
+        repo_id,
     )

@@ -1,16 +1,19 @@
-"""Reading the lake back: counts for reconciliation and verification."""
+"""Reading the lake back: counts for reconciliation, partitions for verification."""
 
 from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ghlake.lake.schema import partition_path
 from ghlake.lake.store import ObjectStore
 
-__all__ = ["count_by_source_hour"]
+__all__ = ["count_by_source_hour", "read_event_hour"]
 
 
 def count_by_source_hour(
@@ -26,3 +29,12 @@ def count_by_source_hour(
             if hours is None or hour in hours:
                 counts[hour] += n
     return dict(counts)
+
+
+def read_event_hour(
+    store: ObjectStore, prefix: str, hour_start: datetime, columns: Sequence[str]
+) -> Iterator[tuple[str, pa.Table]]:
+    """(key, table of ``columns``) for every Parquet object of one event-hour partition."""
+    for info in store.list(f"{partition_path(prefix, hour_start)}/"):
+        if info.key.endswith(".parquet"):
+            yield info.key, pq.read_table(io.BytesIO(store.get(info.key)), columns=list(columns))

@@ -4,10 +4,15 @@ Layout (documented in minio/README.md)::
 
     s3://<bucket>/<prefix>/event_date=YYYY-MM-DD/event_hour=HH/
         <topic>-p<partition>-<first offset>-<last offset>.parquet
+    s3://<bucket>/_checkpoints/<prefix>/<topic>/p<partition>/{state,intent}.json
 
-A file holds the events of one Kafka partition's offset range that fall in
-that hour. The name depends only on the range, so rewriting a batch after a
-crash replaces the same objects instead of adding duplicates.
+A data file holds the events of one Kafka partition's offset range that fall
+in that hour, in the typed schema (:data:`ghlake.events.schema.EVENT_SCHEMA`)
+plus the Kafka partition and offset of each row and its original line. The name depends only on the
+range, so rewriting a batch replaces the same objects. The checkpoint objects
+(see :mod:`ghlake.lake.checkpoint`) make a batch whose offsets were not
+committed either complete or absent; they live outside the data prefix so
+that readers of ``<prefix>/`` see Parquet files only.
 """
 
 from __future__ import annotations
@@ -16,23 +21,27 @@ from datetime import datetime
 
 import pyarrow as pa
 
-__all__ = ["LAKE_SCHEMA", "object_key", "partition_path"]
+from ghlake.events.schema import EVENT_SCHEMA
 
-LAKE_SCHEMA = pa.schema(
-    [
-        pa.field("event_id", pa.int64(), nullable=True),  # null in the Timeline era
-        pa.field("event_type", pa.string(), nullable=False),
-        pa.field("created_at", pa.timestamp("s", tz="UTC"), nullable=False),
-        pa.field("actor_login", pa.string(), nullable=False),
-        pa.field("repo_name", pa.string(), nullable=False),
-        pa.field("repo_id", pa.int64(), nullable=True),
-        pa.field("source", pa.string(), nullable=False),
-        pa.field("source_hour", pa.string(), nullable=False),
-        pa.field("kafka_partition", pa.int32(), nullable=False),
-        pa.field("kafka_offset", pa.int64(), nullable=False),
-        pa.field("raw", pa.large_string(), nullable=False),  # the original line, for re-derivation
-    ]
+__all__ = [
+    "LAKE_FIELDS",
+    "LAKE_SCHEMA",
+    "checkpoint_prefix",
+    "object_key",
+    "partition_path",
+]
+
+LAKE_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("kafka_partition", pa.int32(), nullable=False, metadata={"clickhouse": "UInt16"}),
+    pa.field("kafka_offset", pa.int64(), nullable=False, metadata={"clickhouse": "UInt64"}),
+    # The original line, byte for byte (the GH Archive mirror serves it; anything the
+    # typed columns lack can be derived from it again).
+    pa.field("raw", pa.large_binary(), nullable=False, metadata={"clickhouse": "String"}),
 )
+"""The lake's columns after the typed event: where on the topic it was read, and the line."""
+
+LAKE_SCHEMA: pa.Schema = pa.schema([*EVENT_SCHEMA, *LAKE_FIELDS], metadata=EVENT_SCHEMA.metadata)
+"""What every lake file holds: the typed event, where on the topic it was read, the line."""
 
 
 def partition_path(prefix: str, created_at: datetime) -> str:
@@ -48,3 +57,8 @@ def object_key(
         f"{partition_path(prefix, hour_start)}/"
         f"{topic}-p{partition:03d}-{first:020d}-{last:020d}.parquet"
     )
+
+
+def checkpoint_prefix(prefix: str, topic: str, partition: int) -> str:
+    """Where the checkpoint objects of one Kafka partition live."""
+    return f"_checkpoints/{prefix}/{topic}/p{partition:03d}"

@@ -1,9 +1,12 @@
 """The lake sink: a batch in, Parquet objects and dead letters out, retried until stored.
 
 This is everything the lake writer does between "a batch arrived" and "its
-offsets may be committed". It blocks until the objects are stored: a store
-that is down is retried with capped backoff (the batch's offsets stay
-uncommitted meanwhile), so a batch is never acknowledged without its files.
+offsets may be committed", in the order of :mod:`ghlake.lake.checkpoint`:
+recover the partitions, normalize and encode, store intents and objects,
+publish dead letters, commit the checkpoints. Each step that talks to MinIO or
+Kafka is retried with capped backoff until it succeeds (the batch's offsets
+stay uncommitted meanwhile), so a batch is never acknowledged without its
+files, and a store that is down stalls the writer instead of losing data.
 """
 
 from __future__ import annotations
@@ -12,16 +15,19 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from ghlake.errors import StorageError
+from ghlake.errors import StorageError, is_transient
 from ghlake.kafka.producer import EventPublisher, Headers
-from ghlake.lake.writer import BatchResult, LakeWriter, SourceRecord
+from ghlake.lake.writer import BatchResult, DeadLetter, LakeWriter, SourceRecord
 
 __all__ = ["LakeMetrics", "LakeSink"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -42,6 +48,14 @@ class LakeMetrics:
         self.dead_letters = Counter(
             "ghlake_lake_dead_letters", "Records sent to the DLQ", registry=r
         )
+        self.skipped = Counter(
+            "ghlake_lake_records_already_stored",
+            "Records redelivered after a crash and found in the lake already", registry=r,
+        )  # fmt: skip
+        self.removed = Counter(
+            "ghlake_lake_incomplete_objects_removed",
+            "Objects of incomplete batches deleted during recovery", registry=r,
+        )  # fmt: skip
         self.store_retries = Counter(
             "ghlake_lake_store_retries", "Failed store attempts retried", registry=r
         )
@@ -50,6 +64,19 @@ class LakeMetrics:
             buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
         )  # fmt: skip
         self.stalled = Gauge("ghlake_lake_stalled", "1 while the store refuses writes", registry=r)
+        self.lag = Gauge(
+            "ghlake_lake_consumer_lag",
+            "Messages behind the partition's end (assigned partitions)", ["partition"],
+            registry=r,
+        )  # fmt: skip
+        self.stored_offset = Gauge(
+            "ghlake_lake_stored_offset",
+            "Last offset whose event is in the lake", ["partition"], registry=r,
+        )  # fmt: skip
+        self.last_batch = Gauge(
+            "ghlake_lake_last_batch_timestamp_seconds",
+            "When the last batch was stored (Unix time)", registry=r,
+        )  # fmt: skip
 
 
 class LakeSink:
@@ -69,41 +96,75 @@ class LakeSink:
         self.retry_max_seconds = retry_max_seconds
         self.sleep = sleep
         self.last_error: str | None = None
+        self.last_offsets: dict[int, int] = {}  # partition -> last offset handled
 
-    def write_batch(self, records: Sequence[SourceRecord]) -> BatchResult:
-        """Store ``records``; return only once their objects and dead letters are durable."""
-        self.metrics.events_in.inc(len(records))
-        started = time.perf_counter()
+    def _retry(self, step: str, records: Sequence[SourceRecord], action: Callable[[], T]) -> T:
         attempt = 0
         while True:
             try:
-                result = self.writer.write(records)
-                break
-            except StorageError as exc:
-                # Transient or not, the batch must not be acknowledged without its files;
-                # an operator fixing credentials or disk unblocks it without a restart.
+                value = action()
+            except Exception as exc:
+                # Transient or not, a storage failure must not let the batch be acknowledged
+                # without its files; an operator fixing credentials or disk unblocks it.
+                if not (isinstance(exc, StorageError) or is_transient(exc)):
+                    raise
                 attempt += 1
-                self.last_error = str(exc)
+                self.last_error = f"{step}: {exc}"
                 self.metrics.stalled.set(1)
                 self.metrics.store_retries.inc()
                 delay = min(self.retry_max_seconds, 0.25 * 2**attempt)
                 log.warning(
-                    "lake store failed; retrying",
-                    extra={"attempt": attempt, "delay_s": delay, "error": str(exc),
-                           "first_offset": records[0].offset, "records": len(records)},
+                    "lake step failed; retrying",
+                    extra={"step": step, "attempt": attempt, "delay_s": delay, "error": str(exc),
+                           "partition": records[0].partition, "first_offset": records[0].offset,
+                           "records": len(records)},
                 )  # fmt: skip
                 self.sleep(delay)
-        self.last_error = None
-        self.metrics.stalled.set(0)
-        for letter in result.dead_letters:
+            else:
+                if attempt:
+                    self.last_error = None
+                    self.metrics.stalled.set(0)
+                return value
+
+    def _publish(self, letters: Sequence[DeadLetter]) -> None:
+        for letter in letters:
             headers: Headers = [*letter.record.headers.items(),
                        ("kafka_partition", str(letter.record.partition).encode()),
                        ("kafka_offset", str(letter.record.offset).encode())]  # fmt: skip
             self.dead_letters.send_dead_letter(letter.record.value, headers, letter.reason)
-        if result.dead_letters:
-            self.dead_letters.flush()
-        self.metrics.rows_written.inc(result.rows)
-        self.metrics.files_written.inc(len(result.files))
-        self.metrics.dead_letters.inc(len(result.dead_letters))
-        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        self.dead_letters.flush()
+
+    def write_batch(self, records: Sequence[SourceRecord]) -> BatchResult:
+        """Store ``records``; return only once their objects and dead letters are durable."""
+        if not records:
+            return BatchResult((), ())
+        self.metrics.events_in.inc(len(records))
+        started = time.perf_counter()
+        writer = self.writer
+        partitions = {r.partition for r in records}
+        recoveries = self._retry("recovering", records, lambda: writer.recover(partitions))
+        stored = {p: r.last_offset for p, r in recoveries.items()}
+        batch = writer.prepare(records, stored)
+        self._retry("writing objects", records, lambda: writer.upload(batch))
+        if batch.dead_letters:
+            self._retry(
+                "publishing dead letters", records, lambda: self._publish(batch.dead_letters)
+            )
+        self._retry("committing checkpoints", records, lambda: writer.commit(batch))
+
+        removed = sum(len(r.removed) for r in recoveries.values())
+        result = BatchResult(batch.files, batch.dead_letters, batch.skipped, removed)
+        m = self.metrics
+        m.rows_written.inc(result.rows)
+        m.files_written.inc(len(result.files))
+        m.dead_letters.inc(len(result.dead_letters))
+        m.skipped.inc(result.skipped)
+        m.removed.inc(removed)
+        for record in records:
+            if record.offset > self.last_offsets.get(record.partition, -1):
+                self.last_offsets[record.partition] = record.offset
+        for part in batch.partitions:
+            m.stored_offset.labels(str(part.intent.partition)).set(part.intent.last)
+        m.batch_seconds.observe(time.perf_counter() - started)
+        m.last_batch.set_to_current_time()
         return result

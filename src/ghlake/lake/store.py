@@ -107,6 +107,15 @@ class ObjectStore:
         except (S3Error, urllib3.exceptions.HTTPError, OSError) as exc:
             raise self._translate(f"reading {key}", exc) from exc
 
+    def get_if_exists(self, key: str) -> bytes | None:
+        """The whole object, or None when there is no such key."""
+        try:
+            return self.get(key)
+        except StorageError as exc:
+            if isinstance(exc.__cause__, S3Error) and exc.__cause__.code == "NoSuchKey":
+                return None
+            raise
+
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         """Every object under ``prefix``, recursively."""
         try:

@@ -1,40 +1,66 @@
-"""Turning a batch of topic records into Parquet objects in the lake.
+"""Turning a batch of topic records into typed Parquet objects in the lake.
 
 The writer is pure of Kafka: the edge (the Faust agent) hands it records with
-their partition and offset, waits for :meth:`LakeWriter.write` to return, and
-only then acknowledges the offsets. A record that is not an event comes back
-as a :class:`DeadLetter` for the edge to publish; nothing is dropped.
+their partition and offset and acknowledges the offsets only after the sink
+has gone through the writer's steps, in this order (the protocol is explained
+in :mod:`ghlake.lake.checkpoint`):
+
+1. :meth:`LakeWriter.recover` the batch's partitions (clean up an incomplete
+   batch, learn the last offset already stored),
+2. :meth:`LakeWriter.prepare` the batch: normalize each record into the typed
+   schema, group by partition and event hour, encode zstd Parquet (no I/O),
+3. :meth:`LakeWriter.upload` the intents and the objects,
+4. (the sink publishes the dead letters),
+5. :meth:`LakeWriter.commit` the partitions' checkpoints.
+
+A record that is not an event comes back as a :class:`DeadLetter`; nothing is
+dropped silently.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ghlake.events.identity import EventBasics, MalformedEventError, event_basics, parse_event
-from ghlake.lake.schema import LAKE_SCHEMA, object_key
+from ghlake.events.normalize import (
+    CREATED_AT_INDEX,
+    EventTableBuilder,
+    MalformedEventError,
+    file_time_seconds,
+    normalize_line,
+)
+from ghlake.lake.checkpoint import Checkpoints, Intent, Recovery
+from ghlake.lake.schema import LAKE_FIELDS, object_key
 from ghlake.lake.store import ObjectStore
 
-__all__ = ["BatchResult", "DeadLetter", "LakeWriter", "SourceRecord", "WrittenFile"]
+__all__ = [
+    "BatchResult",
+    "DeadLetter",
+    "LakeWriter",
+    "PartitionBatch",
+    "PreparedBatch",
+    "SourceRecord",
+    "WrittenFile",
+    "encode_parquet",
+]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class SourceRecord:
-    """One message of the events topic."""
+class SourceRecord(NamedTuple):
+    """One message of the events topic (a named tuple: one is built per message)."""
 
     partition: int
     offset: int
     value: bytes
-    headers: Mapping[str, bytes]
+    headers: Mapping[str, bytes | None]
 
 
 @dataclass(frozen=True)
@@ -47,11 +73,34 @@ class DeadLetter:
 
 @dataclass(frozen=True)
 class WrittenFile:
-    """One Parquet object written to the lake."""
+    """One Parquet object of the lake."""
 
     key: str
     rows: int
     size: int
+
+
+@dataclass(frozen=True)
+class PartitionBatch:
+    """One Kafka partition's share of a batch: its range and its encoded objects."""
+
+    intent: Intent
+    files: tuple[WrittenFile, ...]
+    data: tuple[bytes, ...]  # the Parquet bytes of each file, in the same order
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch normalized and encoded, ready to store."""
+
+    partitions: tuple[PartitionBatch, ...]
+    dead_letters: tuple[DeadLetter, ...]
+    skipped: int  # records already in the lake (stored before a crash, offsets not committed)
+
+    @property
+    def files(self) -> tuple[WrittenFile, ...]:
+        """Every object of the batch."""
+        return tuple(f for p in self.partitions for f in p.files)
 
 
 @dataclass(frozen=True)
@@ -60,6 +109,8 @@ class BatchResult:
 
     files: tuple[WrittenFile, ...]
     dead_letters: tuple[DeadLetter, ...]
+    skipped: int = 0
+    removed: int = 0  # objects of an earlier, incomplete batch deleted during recovery
 
     @property
     def rows(self) -> int:
@@ -67,76 +118,159 @@ class BatchResult:
         return sum(f.rows for f in self.files)
 
 
-def _header(record: SourceRecord, name: str) -> str:
-    return record.headers.get(name, b"").decode("utf-8", "replace")
+def encode_parquet(table: pa.Table) -> bytes:
+    """A table as one zstd Parquet object."""
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+class _ObjectEncoder:
+    """One object's rows, encoded into zstd Parquet row groups as they come.
+
+    Only the encoded bytes and one chunk of rows are held, not a whole table: a batch
+    of 100k events (with their original lines) would otherwise hold all of them in
+    Arrow memory until the end of the batch.
+    """
+
+    def __init__(self, chunk_rows: int) -> None:
+        self.rows = EventTableBuilder(LAKE_FIELDS, chunk_rows=chunk_rows)
+        self.sink = io.BytesIO()
+        self.parquet = pq.ParquetWriter(self.sink, self.rows.schema, compression="zstd")
+
+    def add(self, row: tuple[object, ...]) -> None:
+        self.rows.add_row(row)
+        for batch in self.rows.drain():
+            self.parquet.write_batch(batch)
+
+    def finish(self) -> bytes:
+        for batch in self.rows.drain(flush=True):
+            self.parquet.write_batch(batch)
+        self.parquet.close()
+        return self.sink.getvalue()
+
+
+class _Decoded:
+    """Header values decoded once per distinct value (they repeat for a whole hour)."""
+
+    def __init__(self) -> None:
+        self.text: dict[bytes, str] = {}
+        self.time: dict[bytes, int] = {}
+
+    def header(self, record: SourceRecord, name: str) -> str:
+        raw = record.headers.get(name) or b""
+        value = self.text.get(raw)
+        if value is None:
+            value = self.text[raw] = raw.decode("utf-8", "replace")
+        return value
+
+    def file_time(self, record: SourceRecord) -> int:
+        raw = record.headers.get("file_time") or b""
+        value = self.time.get(raw)
+        if value is None:
+            value = self.time[raw] = file_time_seconds(raw)
+        return value
 
 
 class LakeWriter:
     """Writes batches of one topic under ``prefix`` in the store's bucket."""
 
-    def __init__(self, store: ObjectStore, topic: str, prefix: str) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        topic: str,
+        prefix: str,
+        on_object: Callable[[WrittenFile, int], None] | None = None,
+        row_group_rows: int = 4096,
+    ) -> None:
         self.store = store
         self.topic = topic
         self.prefix = prefix
+        self.checkpoints = Checkpoints(store, prefix, topic)
+        # Called after each object with its position in the batch (fault injection, tracing).
+        self.on_object = on_object
+        self.row_group_rows = row_group_rows
 
-    def write(self, records: Sequence[SourceRecord]) -> BatchResult:
-        """Write every event of ``records``; return once every object is stored.
+    def recover(self, partitions: Iterable[int]) -> dict[int, Recovery]:
+        """Clean up incomplete batches of ``partitions``; their last stored offsets."""
+        return {p: self.checkpoints.recover(p) for p in sorted(set(partitions))}
 
-        Raises :class:`ghlake.errors.StorageError` (transient or not) when the
-        store fails; the caller retries the same records, which rewrites the
-        same object names.
-        """
-        by_partition: dict[int, list[tuple[SourceRecord, EventBasics]]] = defaultdict(list)
+    def prepare(self, records: Sequence[SourceRecord], stored: Mapping[int, int]) -> PreparedBatch:
+        """Normalize, group and encode ``records``, skipping offsets ``stored`` already."""
+        decoded = _Decoded()
+        spans: dict[int, list[int]] = {}
+        encoders: dict[tuple[int, int], _ObjectEncoder] = {}
         dead: list[DeadLetter] = []
+        skipped = 0
         for record in records:
+            partition, offset = record.partition, record.offset
+            if offset <= stored.get(partition, -1):
+                skipped += 1
+                continue
+            span = spans.get(partition)
+            if span is None:
+                spans[partition] = [offset, offset]
+            else:
+                span[0], span[1] = min(span[0], offset), max(span[1], offset)
             try:
-                basics = event_basics(parse_event(record.value))
+                row = normalize_line(
+                    record.value,
+                    source=decoded.header(record, "source"),
+                    source_hour=decoded.header(record, "hour"),
+                    file_time=decoded.file_time(record),
+                )
             except MalformedEventError as exc:
                 dead.append(DeadLetter(record, exc.reason))
                 continue
-            by_partition[record.partition].append((record, basics))
+            hour = row[CREATED_AT_INDEX] // 3600 * 3600
+            encoder = encoders.get((partition, hour))
+            if encoder is None:
+                encoder = encoders[(partition, hour)] = _ObjectEncoder(self.row_group_rows)
+            encoder.add((*row, partition, offset, record.value))
 
-        files: list[WrittenFile] = []
-        for partition, items in sorted(by_partition.items()):
-            # The range covers the whole batch of this partition, dead letters included,
-            # so the name is the same whatever a retry decides about single records.
-            offsets = [r.offset for r in records if r.partition == partition]
-            first, last = min(offsets), max(offsets)
-            by_hour: dict[datetime, list[tuple[SourceRecord, EventBasics]]] = defaultdict(list)
-            for item in items:
-                created = item[1].created_at
-                by_hour[created.replace(minute=0, second=0, microsecond=0)].append(item)
-            for hour_start, rows in sorted(by_hour.items()):
+        batches = []
+        for partition, (first, last) in sorted(spans.items()):
+            files, data = [], []
+            for (p, hour), encoder in sorted(encoders.items()):
+                if p != partition:
+                    continue
                 key = object_key(
-                    self.prefix, hour_start,
+                    self.prefix, datetime.fromtimestamp(hour, UTC),
                     topic=self.topic, partition=partition, first=first, last=last,
                 )  # fmt: skip
-                data = _to_parquet(rows)
-                self.store.put(key, data)
-                files.append(WrittenFile(key, len(rows), len(data)))
+                encoded = encoder.finish()
+                files.append(WrittenFile(key, len(encoder.rows), len(encoded)))
+                data.append(encoded)
+            intent = Intent(partition, first, last, tuple(f.key for f in files))
+            batches.append(PartitionBatch(intent, tuple(files), tuple(data)))
+        return PreparedBatch(tuple(batches), tuple(dead), skipped)
+
+    def upload(self, batch: PreparedBatch) -> None:
+        """Record each partition's intent, then write its objects (idempotent: same keys)."""
+        position = 0
+        for part in batch.partitions:
+            self.checkpoints.begin(part.intent)
+            for file, data in zip(part.files, part.data, strict=True):
+                self.store.put(file.key, data)
+                if self.on_object is not None:
+                    self.on_object(file, position)
+                position += 1
                 log.info(
                     "lake file written",
-                    extra={"key": key, "rows": len(rows), "partition": partition,
-                           "first_offset": first, "last_offset": last},
+                    extra={"key": file.key, "rows": file.rows, "partition": part.intent.partition,
+                           "first_offset": part.intent.first, "last_offset": part.intent.last},
                 )  # fmt: skip
-        return BatchResult(tuple(files), tuple(dead))
 
+    def commit(self, batch: PreparedBatch) -> None:
+        """Record every partition of ``batch`` as stored, up to its last offset."""
+        for part in batch.partitions:
+            self.checkpoints.commit(part.intent)
 
-def _to_parquet(rows: Sequence[tuple[SourceRecord, EventBasics]]) -> bytes:
-    columns = {
-        "event_id": [b.event_id for _, b in rows],
-        "event_type": [b.event_type for _, b in rows],
-        "created_at": [b.created_at for _, b in rows],
-        "actor_login": [b.actor_login for _, b in rows],
-        "repo_name": [b.repo_name for _, b in rows],
-        "repo_id": [b.repo_id for _, b in rows],
-        "source": [_header(r, "source") for r, _ in rows],
-        "source_hour": [_header(r, "hour") for r, _ in rows],
-        "kafka_partition": [r.partition for r, _ in rows],
-        "kafka_offset": [r.offset for r, _ in rows],
-        "raw": [r.value.decode("utf-8", "replace") for r, _ in rows],
-    }
-    table = pa.Table.from_pydict(columns, schema=LAKE_SCHEMA)
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
-    return sink.getvalue()
+    def write(self, records: Sequence[SourceRecord]) -> BatchResult:
+        """Recover, prepare, upload and commit ``records`` in one call (no dead-letter step)."""
+        recoveries = self.recover(r.partition for r in records)
+        batch = self.prepare(records, {p: r.last_offset for p, r in recoveries.items()})
+        self.upload(batch)
+        self.commit(batch)
+        removed = sum(len(r.removed) for r in recoveries.values())
+        return BatchResult(batch.files, batch.dead_letters, batch.skipped, removed)

@@ -1,81 +1,120 @@
-"""The lake writer: a faust-streaming agent that batches the events topic into the lake.
+"""The lake writer worker: a faust-streaming app around the batch consumer.
 
-Batches are taken without automatic acks; each batch's offsets are
-acknowledged (and so committed by Faust) only after :class:`LakeSink` has
-stored every object of the batch in MinIO. Several workers in one consumer
-group share the partitions.
+Faust is the worker: it runs the process (signals, graceful stop, logging),
+serves ``/healthz`` and Prometheus ``/metrics`` on ``GHLAKE_LAKE__WEB_PORT``
+(events in, rows and files written, batch latency, dead letters, consumer lag
+per partition) and starts and stops the :class:`LakeConsumer`, which takes
+whole batches of the topic from the lake writers' consumer group, writes them
+through :class:`LakeSink` and commits their offsets only once the objects and
+checkpoints are stored (see :mod:`ghlake.streams.batch_consumer` for why the
+batches do not come through a Faust agent's per-message stream). Several
+workers in the group share the partitions. A consumer that fails crashes the
+worker, so a supervisor sees it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 import faust
+from mode import Service
 from prometheus_client import generate_latest
 
 from ghlake.kafka.producer import EventPublisher
 from ghlake.lake.sink import LakeMetrics, LakeSink
 from ghlake.lake.store import ObjectStore
-from ghlake.lake.writer import LakeWriter, SourceRecord
+from ghlake.lake.writer import LakeWriter, WrittenFile
 from ghlake.settings import Settings
+from ghlake.streams.batch_consumer import LakeConsumer
 
-__all__ = ["create_lake_app"]
+__all__ = ["FAILPOINT_PAUSE_AFTER_FIRST_OBJECT", "FAILPOINT_PAUSE_BEFORE_COMMIT", "create_lake_app"]
 
 log = logging.getLogger(__name__)
 
+# Fault-injection points for the kill -9 tests: seconds to pause at a point of a batch,
+# so that a test can kill the worker there and nowhere else. Unset in production.
+FAILPOINT_PAUSE_AFTER_FIRST_OBJECT = "GHLAKE_FAILPOINT_PAUSE_AFTER_FIRST_OBJECT"
+FAILPOINT_PAUSE_BEFORE_COMMIT = "GHLAKE_FAILPOINT_PAUSE_BEFORE_COMMIT"
 
-def _record(event: Any) -> SourceRecord:
-    message = event.message
-    headers = message.headers or []
-    pairs = headers.items() if isinstance(headers, dict) else headers
-    return SourceRecord(
-        partition=message.partition,
-        offset=message.offset,
-        value=message.value if message.value is not None else b"",
-        headers={key: value or b"" for key, value in pairs},
-    )
+
+def _failpoint(name: str) -> float:
+    return float(os.environ.get(name, "0") or 0)
+
+
+def _pause_after_first_object(seconds: float) -> Callable[[WrittenFile, int], None] | None:
+    if seconds <= 0:
+        return None
+
+    def pause(file: WrittenFile, position: int) -> None:
+        if position == 0:
+            log.warning("failpoint: pausing after the first object", extra={"key": file.key})
+            time.sleep(seconds)
+
+    return pause
+
+
+class _ConsumerService(Service):
+    """Runs the blocking consumer loop in a thread for as long as the worker runs."""
+
+    def __init__(self, app: faust.App, consumer: LakeConsumer, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+        self.consumer = consumer
+        self._loop_done: asyncio.Future[None] | None = None
+        self._crashing: asyncio.Task[None] | None = None
+
+    async def on_start(self) -> None:
+        self._loop_done = asyncio.ensure_future(asyncio.to_thread(self.consumer.run))
+        self._loop_done.add_done_callback(self._ended)
+
+    def _ended(self, done: asyncio.Future[None]) -> None:
+        error = None if done.cancelled() else done.exception()
+        if error is not None and not self.should_stop:
+            log.error("the lake consumer failed", exc_info=error)
+            self._crashing = asyncio.ensure_future(self.app.crash(error))
+
+    async def on_stop(self) -> None:
+        self.consumer.stop()  # the batch in hand is stored and committed first
+        if self._loop_done is not None:
+            await asyncio.wait([self._loop_done])
 
 
 def create_lake_app(settings: Settings) -> faust.App:
-    """The Faust app of the lake writer for ``settings``."""
+    """The Faust app of one lake writer worker for ``settings``."""
     lake = settings.lake
     app = faust.App(
-        lake.consumer_group,
+        # Not the consumer group's name: the app consumes nothing through Faust, and its
+        # own (idle) consumer must not join the lake writers' group.
+        f"{lake.consumer_group}-worker",
         broker=f"kafka://{settings.kafka.bootstrap}",
         store="memory://",
-        value_serializer="raw",
-        key_serializer="raw",
         web_bind=lake.web_host,
         web_host=lake.web_host,
         web_port=lake.web_port,
         topic_disable_leader=True,
-        consumer_auto_offset_reset="earliest",
-        broker_commit_interval=1.0,
-        consumer_max_fetch_size=16 * 1024 * 1024,
     )
-    topic = app.topic(settings.kafka.topic, key_type=bytes, value_type=bytes)
+    # Faust consumes nothing itself: without this its conductor refuses to start with no topic.
+    app.producer_only = True
     metrics = LakeMetrics()
     sink = LakeSink(
-        LakeWriter(ObjectStore.from_settings(settings), settings.kafka.topic, lake.prefix),
+        LakeWriter(
+            ObjectStore.from_settings(settings),
+            settings.kafka.topic,
+            lake.prefix,
+            on_object=_pause_after_first_object(_failpoint(FAILPOINT_PAUSE_AFTER_FIRST_OBJECT)),
+        ),
         EventPublisher(settings.kafka),
         metrics,
         retry_max_seconds=lake.retry_max_seconds,
     )
-
-    @app.agent(topic)
-    async def write_lake(stream: Any) -> None:  # a faust.Stream; StreamT lacks noack_take
-        async for events in stream.noack_take(lake.batch_max_events, within=lake.batch_max_seconds):
-            records = [_record(event) for event in events]
-            result = await asyncio.to_thread(sink.write_batch, records)
-            for event in events:
-                await stream.ack(event)
-            log.info(
-                "batch stored",
-                extra={"records": len(records), "rows": result.rows, "files": len(result.files),
-                       "dead_letters": len(result.dead_letters)},
-            )  # fmt: skip
+    pause = _failpoint(FAILPOINT_PAUSE_BEFORE_COMMIT)
+    consumer = LakeConsumer(settings, sink, metrics, pause_before_commit=pause)
+    app.add_dependency(_ConsumerService(app, consumer))
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:

@@ -1,0 +1,237 @@
+"""Lake writing throughput as ratios measured in one run, and a worker's peak memory.
+
+One private Kafka broker and MinIO (temporary state directory, free ports) and one
+topic filled with real GH Archive lines (2015-01-01-1, repeated; 6 partitions). On that
+same topic, one after the other, each from the start of the topic in its own group:
+
+- kafka-consumer-perf-test (Java, the broker's own jars): consumes only; the limit.
+- ghlake lake writer(s) (``ghlake worker``, faust-streaming): consume, normalize every
+  event into the typed schema, write zstd Parquet to MinIO by event hour, checkpoint.
+- Spark Structured Streaming (optional, ``--spark``): the same Kafka-to-Parquet work
+  (see spark/lake_baseline.py) on local[2], from its own virtual environment.
+
+Rates are steady state: events after the first batch (or micro-batch) divided by the
+time from its end to the last one, which leaves out process start and group joins
+(kafka-consumer-perf-test reports its fetch rate without the join, too). Targets:
+ghlake / Spark >= 1.0; a worker's peak RSS < 1 GiB with batches of 100k events.
+
+    .venv/bin/python bench/lake.py [--events 600000] [--batch 100000] [--workers 1,2]
+                                   [--spark] [--spark-python PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from ghlake.kafka.producer import EventPublisher, Provenance
+from ghlake.kafka.topics import ensure_topics, event_topics
+from ghlake.platform import Platform
+from ghlake.services.kafka_broker import java_argv
+from ghlake.services.supervisor import ProcessSpec
+from ghlake.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_HOUR = (ROOT / ".." / "shared" / "data" / "gharchive" / "2015-01-01-1.json.gz").resolve()
+TOPIC = "bench.events"
+PARTITIONS = 6
+SPARK_VENV = Path.home() / ".cache" / "ghlake" / "spark-venv"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _stack(home: Path) -> Platform:
+    """Kafka and MinIO only, on free ports, with GHLAKE_* exported for child processes."""
+    os.environ.update({
+        "GHLAKE_HOME": str(home), "GHLAKE_KAFKA__PORT": str(_free_port()),
+        "GHLAKE_KAFKA__CONTROLLER_PORT": str(_free_port()), "GHLAKE_KAFKA__TOPIC": TOPIC,
+        "GHLAKE_KAFKA__PARTITIONS": str(PARTITIONS), "GHLAKE_MINIO__PORT": str(_free_port()),
+        "GHLAKE_MINIO__CONSOLE_PORT": str(_free_port()),
+    })  # fmt: skip
+    platform = Platform(Settings())
+    for name in ("kafka", "minio"):
+        service = platform.service(name)
+        service.install()
+        service.prepare()
+        platform.supervisor.start(service.spec())
+        service.after_start()
+    return platform
+
+
+def _fill(settings: Settings, events: int) -> tuple[int, float]:
+    """Publish ``events`` real lines (the real hour repeated, one provenance hour per copy)."""
+    ensure_topics(settings.kafka.bootstrap, event_topics(settings.kafka))
+    with gzip.open(REAL_HOUR, "rb") as handle:
+        lines = [line.rstrip(b"\n") for line in handle]
+    publisher = EventPublisher(settings.kafka)
+    published = size = 0
+    copy = 0
+    while published < events:
+        chunk = lines[: events - published]
+        # Each copy as another hour: the producer dead-letters repeats within one hour.
+        provenance = Provenance("gharchive", f"2015-01-01-{copy % 24}", "2015-01-01T00:00:00Z")
+        result = publisher.publish_lines(chunk, provenance)
+        published += result.published
+        size += sum(map(len, chunk))
+        copy += 1
+    return published, size / published
+
+
+def _perf_test(settings: Settings, events: int) -> float:
+    argv = java_argv(
+        settings, "org.apache.kafka.tools.ConsumerPerformance",
+        "--bootstrap-server", settings.kafka.bootstrap, "--topic", TOPIC,
+        "--messages", str(events), "--group", f"bench-perf-{time.time_ns()}",
+        "--timeout", "60000", heap="1g",
+    )  # fmt: skip
+    output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    rows = [line for line in output.splitlines() if re.match(r"^\d{4}-", line)]
+    if not rows:
+        raise RuntimeError(f"unexpected perf-test output:\n{output[-2000:]}")
+    # start, end, MB, MB/s, nMsg, nMsg/s, rebalance ms, fetch ms, fetch MB/s, fetch nMsg/s
+    fields = [f.strip() for f in rows[-1].split(",")]
+    return float(fields[-1])
+
+
+def _rows_written(port: int) -> float:
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return 0.0
+    match = re.search(r"^ghlake_lake_rows_written_total (\S+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _ghlake(platform: Platform, events: int, batch: int, workers: int) -> tuple[float, list[float]]:
+    """Steady-state events/s of ``workers`` lake writers in one fresh group; their peak RSS."""
+    base = platform.service("lake-writer").spec()
+    run = time.time_ns()
+    specs: list[ProcessSpec] = []
+    for n in range(workers):
+        port = _free_port()
+        env = {"GHLAKE_LAKE__WEB_PORT": str(port), "GHLAKE_LAKE__CONSUMER_GROUP": f"bench-{run}",
+               "GHLAKE_LAKE__PREFIX": f"bench-{run}", "GHLAKE_LAKE__BATCH_MAX_EVENTS": str(batch),
+               "GHLAKE_LAKE__BATCH_MAX_SECONDS": "10"}  # fmt: skip
+        specs.append(dataclasses.replace(
+            base, name=f"bench-writer-{n}", address=f"http://127.0.0.1:{port}", env=env,
+            health=lambda port=port: httpx.get(f"http://127.0.0.1:{port}/healthz").is_success,
+        ))  # fmt: skip
+    ports = [int(s.env["GHLAKE_LAKE__WEB_PORT"]) for s in specs]
+    try:
+        for spec in specs:
+            platform.supervisor.start(spec)
+        first: tuple[float, float] | None = None
+        deadline = time.monotonic() + 900
+        while True:
+            rows = sum(_rows_written(p) for p in ports)
+            now = time.monotonic()
+            if first is None and rows > 0:
+                first = (now, rows)
+            if rows >= events:
+                break
+            if now > deadline:
+                raise RuntimeError(f"the lake writers wrote {rows:,.0f} of {events:,} events")
+            time.sleep(0.05)
+        assert first is not None
+        if rows == first[1]:
+            raise RuntimeError("one batch held every event; use more --events than --batch")
+        rate = (rows - first[1]) / (now - first[0])
+        peaks = [_peak_rss_mib(platform.supervisor.pid(s.name) or -1) for s in specs]
+        return rate, peaks
+    finally:
+        for spec in specs:
+            platform.supervisor.stop(spec)
+
+
+def _spark(settings: Settings, events: int, batch: int, python: Path) -> float:
+    script = ROOT / "spark" / "lake_baseline.py"
+    work = settings.state_dir / f"spark-{time.time_ns()}"
+    # Spark writes to the local disk (hadoop-aws and its AWS SDK are not fetched for a
+    # baseline): cheaper than MinIO, so the ratio is conservative for ghlake.
+    argv = [str(python), str(script), "--bootstrap", settings.kafka.bootstrap, "--topic", TOPIC,
+            "--events", str(events), "--max-offsets", str(batch), "--out", str(work / "lake"),
+            "--work-dir", str(work)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "SPARK_LOCAL_IP": "127.0.0.1"}
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(f"the Spark job failed:\n{(result.stdout + result.stderr)[-3000:]}")
+    report = json.loads(lines[-1])
+    if report["rows"] != events:
+        raise RuntimeError(f"Spark wrote {report['rows']:,} of {events:,} events")
+    return float(report["events_per_second"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=600_000)
+    parser.add_argument("--batch", type=int, default=100_000)
+    parser.add_argument("--workers", default="1,2", help="worker counts to measure, e.g. 1,2")
+    parser.add_argument("--spark", action="store_true", help="also run the Spark baseline")
+    parser.add_argument("--spark-python", type=Path, default=SPARK_VENV / "bin" / "python")
+    args = parser.parse_args()
+    if not REAL_HOUR.is_file():
+        sys.exit(f"the real hour {REAL_HOUR} is needed (../shared/data/gharchive)")
+    if args.spark and not args.spark_python.is_file():
+        sys.exit(f"no Spark environment at {args.spark_python}; see spark/README.md")
+
+    home = Path(tempfile.mkdtemp(prefix="ghlake-bench-lake-"))
+    platform = _stack(home)
+    settings = platform.settings
+    try:
+        published, mean_size = _fill(settings, args.events)
+        print(f"topic {TOPIC}: {published:,} real GH Archive events, mean {mean_size:,.0f} bytes,"
+              f" {PARTITIONS} partitions; batches of {args.batch:,}")  # fmt: skip
+        perf = _perf_test(settings, published)
+        print(f"kafka-consumer-perf-test   {perf:>10,.0f} events/s (consume only: the limit)")
+        ours: dict[int, float] = {}
+        peak = 0.0
+        for workers in (int(n) for n in args.workers.split(",")):
+            ours[workers], peaks = _ghlake(platform, published, args.batch, workers)
+            peak = max(peak, *peaks)
+            rss = ", ".join(f"{p:,.0f} MiB" for p in peaks)
+            print(f"ghlake lake writer x{workers}     {ours[workers]:>10,.0f} events/s"
+                  f" (peak RSS per worker: {rss})")  # fmt: skip
+        spark = _spark(settings, published, args.batch, args.spark_python) if args.spark else 0
+        if spark:
+            print(f"Spark Structured Streaming {spark:>10,.0f} events/s (local[2])")
+        print()
+        for workers, rate in ours.items():
+            line = f"x{workers}: ghlake / kafka-consumer-perf-test {rate / perf:.3f}"
+            if spark:
+                line += f", ghlake / Spark {rate / spark:.2f} (target >= 1.0)"
+            print(line)
+        verdict = "under" if peak < 1024 else "OVER"
+        print(f"worker peak memory {peak:,.0f} MiB with batches of {args.batch:,}:"
+              f" {verdict} the 1 GiB target")  # fmt: skip
+    finally:
+        platform.down()
+        shutil.rmtree(home, ignore_errors=True)  # the topic, the lake and Spark's output
+
+
+if __name__ == "__main__":
+    main()

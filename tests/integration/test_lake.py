@@ -1,0 +1,200 @@
+"""The lake on the real stack: real hours of every era, typed rows, CLI, dead letters, metrics."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import time
+from pathlib import Path
+
+import httpx
+import pyarrow.parquet as pq
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from typer.testing import CliRunner
+
+from ghlake.cli.main import app
+from ghlake.events.normalize import normalize_line
+from ghlake.events.schema import EVENT_COLUMNS
+from ghlake.hours import Hour
+from ghlake.lake.listing import list_partitions
+from ghlake.lake.schema import LAKE_SCHEMA
+from ghlake.platform import Platform
+from ghlake.sources.synthetic import SynthConfig
+from ghlake.sources.synthetic.hourfile import generate_hour
+from tests.integration.test_faults import assert_lake_equals_source, wait_lake_holds
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_every_real_hour_of_every_era_is_in_the_lake_once(
+    stack: Platform, real_hours: dict[str, int], gharchive_dir: Path
+) -> None:
+    results = wait_lake_holds(stack, gharchive_dir, sorted(real_hours), timeout=300)
+    assert_lake_equals_source(results)
+    by_hour = {r.hour: r for r in results}
+    # Timeline hours are US-Pacific file hours: their events fall in two UTC event hours.
+    assert by_hour["2014-02-15-0"].partitions == ("2014-02-15/08", "2014-02-15/09")
+    assert by_hour["2015-01-01-1"].partitions == ("2015-01-01/01",)
+
+
+@pytest.mark.parametrize("hour", ["2011-02-15-0", "2012-06-14-15", "2015-01-01-1"])
+def test_lake_rows_are_the_normalizer_rows_of_the_source(
+    stack: Platform, real_hours: dict[str, int], gharchive_dir: Path, hour: str
+) -> None:
+    assert_lake_equals_source(wait_lake_holds(stack, gharchive_dir, [hour], timeout=300))
+    file_time = int(Hour.parse(hour).start.timestamp())
+    expected = {}
+    lines = {}
+    with gzip.open(gharchive_dir / f"{hour}.json.gz", "rb") as handle:
+        for raw in handle:
+            row = normalize_line(
+                raw.rstrip(b"\n"), source="gharchive", source_hour=hour, file_time=file_time
+            )
+            values = dict(zip(EVENT_COLUMNS, row, strict=True))
+            expected[(values["event_key"], values["created_at"])] = values
+            lines[(values["event_key"], values["created_at"])] = raw.rstrip(b"\n")
+    found = 0
+    for info in stack.store.list(f"{stack.settings.lake.prefix}/"):
+        table = pq.read_table(io.BytesIO(stack.store.get(info.key)))
+        assert table.schema.equals(LAKE_SCHEMA), info.key
+        for row in table.to_pylist():
+            if row["source_hour"] != hour:
+                continue
+            seconds = {k: int(v.timestamp()) for k, v in row.items() if hasattr(v, "timestamp")}
+            row.update(seconds)
+            identity = (row["event_key"], row["created_at"])
+            assert {k: row[k] for k in EVENT_COLUMNS} == expected[identity]
+            assert row["raw"] == lines[identity], "the original line, byte for byte"
+            found += 1
+    assert found == len(expected) == real_hours[hour]
+
+
+def test_lake_ls_and_verify_commands(
+    stack: Platform, real_hours: dict[str, int], gharchive_dir: Path, tmp_path: Path
+) -> None:
+    assert_lake_equals_source(wait_lake_holds(stack, gharchive_dir, ["2014-02-15-0"]))
+    runner = CliRunner()
+    ok = runner.invoke(
+        app, ["lake", "verify", "--hour", "2014-02-15-0", "--source", str(gharchive_dir)]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "exactly once" in ok.output
+
+    never_published = "2019-09-09-9"  # generated here, never replayed: all of it is missing
+    lines = list(generate_hour(Hour.parse(never_published), SynthConfig(events_per_hour=50)))
+    with gzip.open(tmp_path / f"{never_published}.json.gz", "wb") as handle:
+        handle.write(b"\n".join(lines) + b"\n")
+    missing = runner.invoke(
+        app, ["lake", "verify", "--hour", never_published, "--source", str(tmp_path)]
+    )
+    assert missing.exit_code == 1
+    assert "missing" in missing.output
+
+    listing = runner.invoke(app, ["lake", "ls"])
+    assert listing.exit_code == 0, listing.output
+    assert "2014-02-15" in listing.output
+    partitions = list_partitions(stack.store, stack.settings.lake.prefix)
+    assert {(p.event_date, p.event_hour) for p in partitions} >= {
+        ("2011-02-15", "00"),
+        ("2015-01-01", "04"),
+    }
+
+
+def _dead_letters(stack: Platform) -> list[tuple[bytes, dict[str, bytes]]]:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": stack.settings.kafka.bootstrap,
+            "group.id": "ghlake-test-lake-dlq",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        consumer.assign([TopicPartition(stack.settings.kafka.dead_letter_topic, 0, 0)])
+        out = []
+        while (message := consumer.poll(5)) is not None:
+            if message.error() is None:
+                out.append((message.value(), dict(message.headers() or [])))
+        return out
+    finally:
+        consumer.close()
+
+
+def test_events_the_normalizer_cannot_map_go_to_the_dead_letter_topic(
+    stack: Platform, tmp_path: Path
+) -> None:
+    hour = "2019-10-10-10"
+    good = list(generate_hour(Hour.parse(hour), SynthConfig(events_per_hour=200, seed=4)))
+    who = b'"actor":{"id":1,"login":"a"},"repo":{"id":2,"name":"o/r"}'
+    unknown = (
+        b'{"id":"10700000001","type":"FancyNewEvent",'
+        + who
+        + b',"payload":{},"created_at":"2019-10-10T10:00:00Z"}'
+    )
+    bad_payload = (
+        b'{"id":"10700000002","type":"PushEvent",'
+        + who
+        + b',"payload":[],"created_at":"2019-10-10T10:00:01Z"}'
+    )
+    with gzip.open(tmp_path / f"{hour}.json.gz", "wb") as handle:
+        handle.write(b"\n".join([*good[:100], unknown, *good[100:], bad_payload]) + b"\n")
+    [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
+    assert report.published == 202, "the producer only rejects lines that are not events"
+
+    [result] = wait_lake_holds(stack, tmp_path, [hour])
+    assert result.ok, result
+    assert (result.source_lines, result.source_events, result.lake_rows) == (202, 200, 200)
+    deadline = time.monotonic() + 60
+    while True:
+        letters = {v: h for v, h in _dead_letters(stack) if h.get("hour") == hour.encode()}
+        if len(letters) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert letters[unknown]["reason"] == b"unknown event type 'FancyNewEvent'"
+    assert letters[bad_payload]["reason"].startswith(b"payload is a list")
+    assert {"kafka_partition", "kafka_offset", "line", "source"} <= set(letters[unknown])
+
+
+def _metrics(stack: Platform) -> dict[str, float]:
+    lake = stack.settings.lake
+    text = httpx.get(f"http://{lake.web_host}:{lake.web_port}/metrics", timeout=5).text
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
+
+
+def test_worker_metrics_cover_events_rows_files_latency_dead_letters_and_lag(
+    stack: Platform, tmp_path: Path
+) -> None:
+    hour = "2019-10-11-3"
+    lines = list(generate_hour(Hour.parse(hour), SynthConfig(events_per_hour=300, seed=8)))
+    broken = (
+        b'{"id":"10700000003","type":"WatchEvent","created_at":"2019-10-11T03:00:00Z","payload":7}'
+    )
+    with gzip.open(tmp_path / f"{hour}.json.gz", "wb") as handle:
+        handle.write(b"\n".join([*lines, broken]) + b"\n")
+    stack.replay(str(tmp_path), [Hour.parse(hour)])
+    [result] = wait_lake_holds(stack, tmp_path, [hour])
+    assert result.ok, result
+    deadline = time.monotonic() + 60
+    while True:  # lag is measured every few seconds; everything published is consumed
+        metrics = _metrics(stack)
+        lag = {k: v for k, v in metrics.items() if k.startswith("ghlake_lake_consumer_lag{")}
+        if (lag and not any(lag.values())) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert len(lag) == stack.settings.kafka.partitions, lag
+    assert not any(lag.values()), lag
+    for name in (
+        "ghlake_lake_events_in_total",
+        "ghlake_lake_rows_written_total",
+        "ghlake_lake_files_written_total",
+        "ghlake_lake_batch_seconds_count",
+        "ghlake_lake_dead_letters_total",
+    ):
+        assert metrics[name] > 0, name
+    assert metrics["ghlake_lake_stalled"] == 0
+    assert any(k.startswith("ghlake_lake_stored_offset{") for k in metrics)
