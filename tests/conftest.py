@@ -121,3 +121,21 @@ def api_client(stack: Platform) -> Iterator[httpx.Client]:
     """An HTTP client of the stack's API service."""
     with httpx.Client(base_url=stack.settings.api.url, timeout=60) as client:
         yield client
+
+
+def read_dead_letters(stack: Platform) -> list[tuple[bytes, dict[str, bytes]]]:
+    """Every message of the dead-letter topic (one partition), with its headers."""
+    from confluent_kafka import Consumer, TopicPartition  # noqa: PLC0415
+
+    settings = stack.settings.kafka
+    config = {"group.id": "ghlake-test-dlq-reader", "enable.auto.commit": False}
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap, **config})
+    try:
+        consumer.assign([TopicPartition(settings.dead_letter_topic, 0, 0)])
+        out = []
+        while (message := consumer.poll(5)) is not None:
+            if message.error() is None:
+                out.append((message.value() or b"", dict(message.headers() or [])))
+        return out
+    finally:
+        consumer.close()

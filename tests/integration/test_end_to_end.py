@@ -8,11 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from ghlake.hours import Hour
 from ghlake.platform import HourCounts, Platform
 from ghlake.sources.synthetic import SynthConfig, write_hour
+from tests.conftest import read_dead_letters
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -50,7 +50,7 @@ def test_broken_lines_go_to_the_dead_letter_topic(stack: Platform, tmp_path: Pat
     [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
     assert (report.lines, report.published, report.dead_lettered) == (3, 2, 1)
 
-    letters = _read_topic(stack, stack.settings.kafka.dead_letter_topic)
+    letters = read_dead_letters(stack)
     mine = [m for m in letters if m[1].get("hour") == hour.encode()]
     assert len(mine) == 1
     value, headers = mine[0]
@@ -81,25 +81,6 @@ def test_down_leaves_no_process_and_up_restarts_with_the_data(
     stack.up()
     counts = stack.wait_reconciled(real_hours, timeout=120)
     assert all(c.reconciled for c in counts), "data survives a restart of the whole stack"
-
-
-def _read_topic(stack: Platform, topic: str) -> list[tuple[bytes, dict[str, bytes]]]:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": stack.settings.kafka.bootstrap,
-            "group.id": "ghlake-test-reader",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        consumer.assign([TopicPartition(topic, 0, 0)])
-        out = []
-        while (message := consumer.poll(5)) is not None:
-            if message.error() is None:
-                out.append((message.value(), dict(message.headers() or [])))
-        return out
-    finally:
-        consumer.close()
 
 
 def _processes_mentioning(text: str) -> list[int]:

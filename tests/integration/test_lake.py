@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 import pyarrow.parquet as pq
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from typer.testing import CliRunner
 
 from ghlake.cli.main import app
@@ -22,6 +21,7 @@ from ghlake.lake.schema import LAKE_SCHEMA
 from ghlake.platform import Platform
 from ghlake.sources.synthetic import SynthConfig
 from ghlake.sources.synthetic.hourfile import generate_hour
+from tests.conftest import read_dead_letters
 from tests.integration.test_faults import assert_lake_equals_source, wait_lake_holds
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -101,25 +101,6 @@ def test_lake_ls_and_verify_commands(
     }
 
 
-def _dead_letters(stack: Platform) -> list[tuple[bytes, dict[str, bytes]]]:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": stack.settings.kafka.bootstrap,
-            "group.id": "ghlake-test-lake-dlq",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        consumer.assign([TopicPartition(stack.settings.kafka.dead_letter_topic, 0, 0)])
-        out = []
-        while (message := consumer.poll(5)) is not None:
-            if message.error() is None:
-                out.append((message.value(), dict(message.headers() or [])))
-        return out
-    finally:
-        consumer.close()
-
-
 def test_events_the_normalizer_cannot_map_go_to_the_dead_letter_topic(
     stack: Platform, tmp_path: Path
 ) -> None:
@@ -146,7 +127,7 @@ def test_events_the_normalizer_cannot_map_go_to_the_dead_letter_topic(
     assert (result.source_lines, result.source_events, result.lake_rows) == (202, 200, 200)
     deadline = time.monotonic() + 60
     while True:
-        letters = {v: h for v, h in _dead_letters(stack) if h.get("hour") == hour.encode()}
+        letters = {v: h for v, h in read_dead_letters(stack) if h.get("hour") == hour.encode()}
         if len(letters) == 2 or time.monotonic() > deadline:
             break
         time.sleep(1)
