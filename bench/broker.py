@@ -29,14 +29,10 @@ def private_broker(partitions: int = 6) -> Iterator[Settings]:
     kafka = KafkaSettings(port=free_port(), controller_port=free_port(), partitions=partitions)
     settings = Settings(home=home, kafka=kafka)
     platform = Platform(settings)
-    broker = platform.service("kafka")
-    broker.install()
-    broker.prepare()
-    platform.supervisor.start(broker.spec())
     try:
-        broker.after_start()
+        platform.start("kafka")
         yield settings
     finally:
-        platform.supervisor.stop(broker.spec())
+        platform.supervisor.stop(platform.service("kafka").spec())
         platform.close()
         shutil.rmtree(home, ignore_errors=True)

@@ -67,11 +67,7 @@ def _stack(home: Path) -> Platform:
     })  # fmt: skip
     platform = Platform(Settings())
     for name in ("kafka", "minio"):
-        service = platform.service(name)
-        service.install()
-        service.prepare()
-        platform.supervisor.start(service.spec())
-        service.after_start()
+        platform.start(name)
     return platform
 
 

@@ -169,12 +169,8 @@ def main() -> None:
         started = []
         try:
             for name in ("kafka", "warehouse"):
-                service = platform.service(name)
-                service.install()
-                service.prepare()
-                platform.supervisor.start(service.spec())
-                service.after_start()
-                started.append(service)
+                platform.start(name)
+                started.append(platform.service(name))
             produced, consumed = ingest(platform, workdir, args.events)
             print(f"ingest: producer {produced:,.0f} events/s, Kafka engine "
                   f"{consumed:,.0f} events/s (ratio {consumed / produced:.2f}) "

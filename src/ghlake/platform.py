@@ -79,15 +79,18 @@ class Platform:
         statuses = []
         for service in self.services:
             if on_step is not None:
-                on_step(f"preparing {service.name}")
-            service.install()
-            service.prepare()
-            if on_step is not None:
                 on_step(f"starting {service.name}")
-            status = self.supervisor.start(service.spec())
-            service.after_start()
-            statuses.append(status)
+            statuses.append(self.start(service.name))
         return statuses
+
+    def start(self, name: str) -> ServiceStatus:
+        """Install, prepare and start one service, then run its post-start step (idempotent)."""
+        service = self.service(name)
+        service.install()
+        service.prepare()
+        status = self.supervisor.start(service.spec())
+        service.after_start()
+        return status
 
     def down(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
         """Stop every service, last started first."""

@@ -24,6 +24,7 @@ __all__ = [
     "identity_fields",
     "parse_created_at",
     "parse_event",
+    "parse_timestamp",
 ]
 
 
@@ -58,18 +59,26 @@ def parse_event(line: bytes) -> dict[str, Any]:
     return value
 
 
-def parse_created_at(text: str) -> datetime:
-    """``2015-01-01T01:00:00Z``, ``2012-06-14T15:01:39-07:00`` or ``2012/03/24 00:00:04 -0700``."""
+def parse_timestamp(text: str) -> datetime:
+    """A GH Archive timestamp in any of its spellings (Z, -07:00, 2012/03/24 ... -0700), in UTC."""
     try:
         if "/" in text:
             moment = datetime.strptime(text, "%Y/%m/%d %H:%M:%S %z")
         else:
             moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise MalformedEventError(f"created_at {text!r} is not a timestamp") from exc
+        raise MalformedEventError(f"{text!r} is not a timestamp") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def parse_created_at(text: str) -> datetime:
+    """An event's ``created_at`` in any GH Archive spelling, in UTC."""
+    try:
+        return parse_timestamp(text)
+    except MalformedEventError as exc:
+        raise MalformedEventError(f"created_at {exc}") from exc
 
 
 def _int_or_none(value: Any) -> int | None:

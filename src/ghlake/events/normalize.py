@@ -44,7 +44,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ghlake.events.identity import MalformedEventError, identity_fields, parse_event
+from ghlake.events.identity import (
+    MalformedEventError,
+    identity_fields,
+    parse_event,
+    parse_timestamp,
+)
 from ghlake.events.schema import EVENT_SCHEMA, EVENT_TYPES
 
 __all__ = [
@@ -79,16 +84,7 @@ def event_key(event_id: int, line: bytes) -> int:
 
 def epoch_seconds(text: str) -> int:
     """Seconds since 1970 (UTC) of a timestamp in any GH Archive spelling."""
-    try:
-        if "/" in text:  # 2012/03/24 00:00:04 -0700
-            moment = datetime.strptime(text, "%Y/%m/%d %H:%M:%S %z")
-        else:
-            moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise MalformedEventError(f"{text!r} is not a timestamp") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int((moment - _EPOCH).total_seconds())
+    return int((parse_timestamp(text) - _EPOCH).total_seconds())
 
 
 def _kind(value: object) -> str:
