@@ -8,12 +8,13 @@ retries), a refusal is :class:`StorageError` (terminal).
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import urllib3
 from minio import Minio
-from minio.error import S3Error
+from minio.error import S3Error, ServerError
 
 from ghlake.errors import StorageError, TransientStorageError
 from ghlake.settings import Settings
@@ -26,6 +27,9 @@ _TRANSIENT_S3_CODES = {
     "InternalError",
     "XMinioServerNotInitialized",
 }
+# Everything the SDK raises for a failed call: S3 error documents, bodiless HTTP
+# errors (a HEAD answered 503 while the server starts), connection failures.
+_STORE_ERRORS = (S3Error, ServerError, urllib3.exceptions.HTTPError, OSError)
 
 
 @dataclass(frozen=True)
@@ -74,17 +78,28 @@ class ObjectStore:
             return StorageError(
                 f"{action} in bucket {self.bucket} refused: {exc.code} {exc.message}"
             )
+        if isinstance(exc, ServerError) and exc.status_code < 500:
+            return StorageError(f"{action} in bucket {self.bucket} refused: {exc}")
         return TransientStorageError(f"{action} in bucket {self.bucket}: {exc}")
 
-    def ensure_bucket(self) -> bool:
-        """Create the bucket if needed; True when it was created."""
-        try:
-            if self.client.bucket_exists(self.bucket):
-                return False
-            self.client.make_bucket(self.bucket)
-            return True
-        except (S3Error, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise self._translate("creating the bucket", exc) from exc
+    def ensure_bucket(self, wait_seconds: float = 30.0) -> bool:
+        """Create the bucket if needed; True when it was created.
+
+        A server that has just started may answer 503 for a few seconds while it
+        initializes its storage; transient errors are retried for ``wait_seconds``.
+        """
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                if self.client.bucket_exists(self.bucket):
+                    return False
+                self.client.make_bucket(self.bucket)
+                return True
+            except _STORE_ERRORS as exc:
+                error = self._translate("creating the bucket", exc)
+                if not isinstance(error, TransientStorageError) or time.monotonic() > deadline:
+                    raise error from exc
+            time.sleep(0.25)
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         """Store ``data`` under ``key``; the object appears whole or not at all."""
@@ -92,7 +107,7 @@ class ObjectStore:
             self.client.put_object(
                 self.bucket, key, io.BytesIO(data), len(data), content_type=content_type
             )
-        except (S3Error, urllib3.exceptions.HTTPError, OSError) as exc:
+        except _STORE_ERRORS as exc:
             raise self._translate(f"writing {key}", exc) from exc
 
     def get(self, key: str) -> bytes:
@@ -104,7 +119,7 @@ class ObjectStore:
             finally:
                 response.close()
                 response.release_conn()
-        except (S3Error, urllib3.exceptions.HTTPError, OSError) as exc:
+        except _STORE_ERRORS as exc:
             raise self._translate(f"reading {key}", exc) from exc
 
     def get_if_exists(self, key: str) -> bytes | None:
@@ -122,19 +137,19 @@ class ObjectStore:
             for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
                 if item.object_name is not None and not item.is_dir:
                     yield ObjectInfo(item.object_name, item.size or 0)
-        except (S3Error, urllib3.exceptions.HTTPError, OSError) as exc:
+        except _STORE_ERRORS as exc:
             raise self._translate(f"listing {prefix}", exc) from exc
 
     def delete(self, key: str) -> None:
         """Remove ``key`` (no error when it is absent)."""
         try:
             self.client.remove_object(self.bucket, key)
-        except (S3Error, urllib3.exceptions.HTTPError, OSError) as exc:
+        except _STORE_ERRORS as exc:
             raise self._translate(f"deleting {key}", exc) from exc
 
     def healthy(self) -> bool:
         """Whether the bucket answers."""
         try:
             return bool(self.client.bucket_exists(self.bucket))
-        except (S3Error, urllib3.exceptions.HTTPError, OSError):
+        except _STORE_ERRORS:
             return False

@@ -66,7 +66,10 @@ def ensure_minio_binary(settings: Settings) -> Path:
 
 
 def _minio_healthy(endpoint: str) -> bool:
-    response = httpx.get(f"http://{endpoint}/minio/health/live", timeout=2)
+    # Not /minio/health/live: that answers 200 as soon as the process listens, while
+    # S3 calls still get 503 until the object layer is initialized; the cluster
+    # probe answers 200 only once the storage can take writes.
+    response = httpx.get(f"http://{endpoint}/minio/health/cluster", timeout=2)
     return response.status_code == 200
 
 
