@@ -9,6 +9,13 @@ same topic, one after the other, each from the start of the topic in its own gro
   event into the typed schema, write zstd Parquet to MinIO by event hour, checkpoint.
 - Spark Structured Streaming (optional, ``--spark``): the same Kafka-to-Parquet work
   (see spark/lake_baseline.py) on local[2], from its own virtual environment.
+- a Faust agent that only reads (bench/faust_agent_reader.py): the ceiling of a lake
+  writer that took its events through an agent's stream instead of whole batches
+  (why the worker does not: stream-processors/README.md).
+
+Then, on the lake the last ghlake run wrote, the reconciliation read
+(``count_by_source_hour``: Parquet footers and ranged reads) against downloading
+every object whole and reading its ``source_hour`` column.
 
 Rates are steady state: events after the first batch (or micro-batch) divided by the
 time from its end to the last one, which leaves out process start and group joins
@@ -24,6 +31,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gzip
+import io
 import json
 import os
 import re
@@ -36,9 +44,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pyarrow.parquet as pq
 
 from ghlake.kafka.producer import EventPublisher, Provenance
 from ghlake.kafka.topics import ensure_topics, event_topics
+from ghlake.lake.reader import count_by_source_hour
+from ghlake.lake.store import ObjectStore
 from ghlake.platform import Platform
 from ghlake.services.kafka_broker import java_argv
 from ghlake.services.supervisor import ProcessSpec
@@ -122,7 +133,9 @@ def _peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def _ghlake(platform: Platform, events: int, batch: int, workers: int) -> tuple[float, list[float]]:
+def _ghlake(
+    platform: Platform, events: int, batch: int, workers: int, prefix: str
+) -> tuple[float, list[float]]:
     """Steady-state events/s of ``workers`` lake writers in one fresh group; their peak RSS."""
     base = platform.service("lake-writer").spec()
     run = time.time_ns()
@@ -130,7 +143,7 @@ def _ghlake(platform: Platform, events: int, batch: int, workers: int) -> tuple[
     for n in range(workers):
         port = _free_port()
         env = {"GHLAKE_LAKE__WEB_PORT": str(port), "GHLAKE_LAKE__CONSUMER_GROUP": f"bench-{run}",
-               "GHLAKE_LAKE__PREFIX": f"bench-{run}", "GHLAKE_LAKE__BATCH_MAX_EVENTS": str(batch),
+               "GHLAKE_LAKE__PREFIX": prefix, "GHLAKE_LAKE__BATCH_MAX_EVENTS": str(batch),
                "GHLAKE_LAKE__BATCH_MAX_SECONDS": "10"}  # fmt: skip
         specs.append(dataclasses.replace(
             base, name=f"bench-writer-{n}", address=f"http://127.0.0.1:{port}", env=env,
@@ -163,6 +176,34 @@ def _ghlake(platform: Platform, events: int, batch: int, workers: int) -> tuple[
             platform.supervisor.stop(spec)
 
 
+def _faust_agent(settings: Settings, events: int) -> float:
+    env = {**os.environ, "BENCH_BOOTSTRAP": settings.kafka.bootstrap, "BENCH_TOPIC": TOPIC,
+           "BENCH_EVENTS": str(events), "PYTHONPATH": str(ROOT / "src")}  # fmt: skip
+    argv = [sys.executable, str(ROOT / "bench" / "faust_agent_reader.py")]
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900, check=False)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"the Faust agent reader failed:\n{result.stderr[-3000:]}")
+    return float(json.loads(lines[-1])["events_per_second"])
+
+
+def _reconcile_read(store: ObjectStore, prefix: str) -> tuple[float, float]:
+    """Seconds to count events per source hour: ghlake's reader, and whole objects."""
+    started = time.perf_counter()
+    ours = count_by_source_hour(store, prefix)
+    ours_s = time.perf_counter() - started
+    started = time.perf_counter()
+    plain: dict[str, int] = {}
+    for info in store.list(f"{prefix}/"):
+        table = pq.read_table(io.BytesIO(store.get(info.key)), columns=["source_hour"])
+        for hour in table.column("source_hour").to_pylist():
+            plain[hour] = plain.get(hour, 0) + 1
+    plain_s = time.perf_counter() - started
+    if plain != ours:
+        raise RuntimeError("the two readings of the lake disagree")
+    return ours_s, plain_s
+
+
 def _spark(settings: Settings, events: int, batch: int, python: Path) -> float:
     script = ROOT / "spark" / "lake_baseline.py"
     work = settings.state_dir / f"spark-{time.time_ns()}"
@@ -182,11 +223,67 @@ def _spark(settings: Settings, events: int, batch: int, python: Path) -> float:
     return float(report["events_per_second"])
 
 
+@dataclasses.dataclass
+class _Figures:
+    perf: float = 0.0
+    ours: dict[int, float] = dataclasses.field(default_factory=dict)
+    peak_mib: float = 0.0
+    agent: float = 0.0
+    spark: float = 0.0
+    count_seconds: tuple[float, float] = (0.0, 0.0)  # ghlake's reader, whole objects
+
+
+def _measure(platform: Platform, args: argparse.Namespace) -> _Figures:
+    settings = platform.settings
+    figures = _Figures()
+    published, mean_size = _fill(settings, args.events)
+    print(f"topic {TOPIC}: {published:,} real GH Archive events, mean {mean_size:,.0f} bytes,"
+          f" {PARTITIONS} partitions; batches of {args.batch:,}")  # fmt: skip
+    figures.perf = _perf_test(settings, published)
+    print(f"kafka-consumer-perf-test   {figures.perf:>10,.0f} events/s (consume only: the limit)")
+    prefix = ""
+    for workers in (int(n) for n in args.workers.split(",")):
+        prefix = f"bench-{time.time_ns()}"
+        rate, peaks = _ghlake(platform, published, args.batch, workers, prefix)
+        figures.ours[workers] = rate
+        figures.peak_mib = max(figures.peak_mib, *peaks)
+        rss = ", ".join(f"{p:,.0f} MiB" for p in peaks)
+        print(f"ghlake lake writer x{workers}     {rate:>10,.0f} events/s"
+              f" (peak RSS per worker: {rss})")  # fmt: skip
+    figures.agent = _faust_agent(settings, published)
+    print(f"Faust agent, reading only  {figures.agent:>10,.0f} events/s (nothing written)")
+    if args.spark:
+        figures.spark = _spark(settings, published, args.batch, args.spark_python)
+        print(f"Spark Structured Streaming {figures.spark:>10,.0f} events/s (local[2])")
+    figures.count_seconds = _reconcile_read(ObjectStore.from_settings(settings), prefix)
+    print(f"counting the lake per source hour: {figures.count_seconds[0]:.2f} s (footers,"
+          f" ranged reads), {figures.count_seconds[1]:.2f} s (whole objects)")  # fmt: skip
+    return figures
+
+
+def _report(figures: _Figures, batch: int) -> None:
+    spark = figures.spark
+    for workers, rate in figures.ours.items():
+        line = f"x{workers}: ghlake / kafka-consumer-perf-test {rate / figures.perf:.3f}"
+        if spark:
+            line += f", ghlake / Spark {rate / spark:.2f} (target >= 1.0)"
+        print(line)
+    line = f"Faust agent reading only / ghlake x1 {figures.agent / figures.ours[1]:.2f}"
+    if spark:
+        line += f", / Spark {figures.agent / spark:.2f} (before writing anything)"
+    print(line)
+    ours_s, plain_s = figures.count_seconds
+    print(f"lake count per source hour: whole objects / ghlake reader {plain_s / ours_s:.1f}")
+    verdict = "under" if figures.peak_mib < 1024 else "OVER"
+    print(f"worker peak memory {figures.peak_mib:,.0f} MiB with batches of {batch:,}:"
+          f" {verdict} the 1 GiB target")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=600_000)
     parser.add_argument("--batch", type=int, default=100_000)
-    parser.add_argument("--workers", default="1,2", help="worker counts to measure, e.g. 1,2")
+    parser.add_argument("--workers", default="1,2", help="worker counts to measure; 1 first")
     parser.add_argument("--spark", action="store_true", help="also run the Spark baseline")
     parser.add_argument("--spark-python", type=Path, default=SPARK_VENV / "bin" / "python")
     args = parser.parse_args()
@@ -194,36 +291,15 @@ def main() -> None:
         sys.exit(f"the real hour {REAL_HOUR} is needed (../shared/data/gharchive)")
     if args.spark and not args.spark_python.is_file():
         sys.exit(f"no Spark environment at {args.spark_python}; see spark/README.md")
+    if args.workers.split(",")[0] != "1":
+        sys.exit("--workers must measure one worker first (the ratios are to it)")
 
     home = Path(tempfile.mkdtemp(prefix="ghlake-bench-lake-"))
     platform = _stack(home)
-    settings = platform.settings
     try:
-        published, mean_size = _fill(settings, args.events)
-        print(f"topic {TOPIC}: {published:,} real GH Archive events, mean {mean_size:,.0f} bytes,"
-              f" {PARTITIONS} partitions; batches of {args.batch:,}")  # fmt: skip
-        perf = _perf_test(settings, published)
-        print(f"kafka-consumer-perf-test   {perf:>10,.0f} events/s (consume only: the limit)")
-        ours: dict[int, float] = {}
-        peak = 0.0
-        for workers in (int(n) for n in args.workers.split(",")):
-            ours[workers], peaks = _ghlake(platform, published, args.batch, workers)
-            peak = max(peak, *peaks)
-            rss = ", ".join(f"{p:,.0f} MiB" for p in peaks)
-            print(f"ghlake lake writer x{workers}     {ours[workers]:>10,.0f} events/s"
-                  f" (peak RSS per worker: {rss})")  # fmt: skip
-        spark = _spark(settings, published, args.batch, args.spark_python) if args.spark else 0
-        if spark:
-            print(f"Spark Structured Streaming {spark:>10,.0f} events/s (local[2])")
+        figures = _measure(platform, args)
         print()
-        for workers, rate in ours.items():
-            line = f"x{workers}: ghlake / kafka-consumer-perf-test {rate / perf:.3f}"
-            if spark:
-                line += f", ghlake / Spark {rate / spark:.2f} (target >= 1.0)"
-            print(line)
-        verdict = "under" if peak < 1024 else "OVER"
-        print(f"worker peak memory {peak:,.0f} MiB with batches of {args.batch:,}:"
-              f" {verdict} the 1 GiB target")  # fmt: skip
+        _report(figures, args.batch)
     finally:
         platform.down()
         shutil.rmtree(home, ignore_errors=True)  # the topic, the lake and Spark's output

@@ -97,7 +97,7 @@ class MinioSettings(BaseModel):
 
 
 class LakeSettings(BaseModel):
-    """The lake writer (faust agents in stream-processors/)."""
+    """The lake writer workers (``ghlake worker``, stream-processors/)."""
 
     consumer_group: str = "ghlake-lake-writer"
     prefix: str = "events"
@@ -106,6 +106,13 @@ class LakeSettings(BaseModel):
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, le=65535)
     retry_max_seconds: float = Field(10.0, gt=0)
+    # A dead worker's partitions move to the others after this.
+    session_timeout_ms: int = Field(10_000, ge=1_000, le=300_000)
+    # A batch stalled on an unreachable store keeps its partitions this long before the
+    # worker leaves the group (librdkafka's max.poll.interval.ms).
+    max_stall_seconds: int = Field(1800, ge=60)
+    lag_interval_seconds: float = Field(5.0, gt=0)
+    row_group_rows: int = Field(4096, ge=256)
 
 
 class WarehouseSettings(BaseModel):

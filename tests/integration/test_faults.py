@@ -13,6 +13,7 @@ import gzip
 import signal
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,11 @@ from ghlake.sources.archive import open_archive
 from ghlake.sources.synthetic import SynthConfig, write_hour
 from ghlake.sources.synthetic.hourfile import generate_hour
 from ghlake.streams.lake_app import (
+    FAILPOINT_PAUSE_AFTER_DEAD_LETTERS,
     FAILPOINT_PAUSE_AFTER_FIRST_OBJECT,
     FAILPOINT_PAUSE_BEFORE_COMMIT,
 )
+from tests.conftest import read_dead_letters
 
 pytestmark = [
     pytest.mark.integration,
@@ -222,6 +225,54 @@ def test_kill_9_mid_batch_then_restart_leaves_the_lake_equal_to_the_source(
         results = wait_lake_holds(stack, tmp_path, [hour])
         assert_lake_equals_source(results)
         assert len(results[0].partitions) == 12
+    finally:
+        stack.supervisor.stop(spec)
+        stack.supervisor.start(stack.service(WRITER).spec())
+
+
+def test_kill_9_after_the_dead_letters_publishes_each_letter_once(
+    stack: Platform, tmp_path: Path
+) -> None:
+    hour = "2019-03-02-5"
+    good = list(generate_hour(Hour.parse(hour), SynthConfig(events_per_hour=600, seed=33)))
+    unmappable = [
+        b'{"id":"10800000%03d","type":"FancyNewEvent","actor":{"id":1,"login":"a"},'
+        b'"repo":{"id":%d,"name":"o/r%d"},"payload":{},"created_at":"2019-03-02T05:00:00Z"}'
+        % (n, n, n)
+        for n in range(6)  # several repositories: the letters spread over partitions
+    ]
+    lines = good[:200] + unmappable[:3] + good[200:] + unmappable[3:]
+    with gzip.open(tmp_path / f"{hour}.json.gz", "wb") as handle:
+        handle.write(b"\n".join(lines) + b"\n")
+    spec = worker_spec(stack, batch_max_events="50000", batch_max_seconds="5")
+    paused = dataclasses.replace(spec, env={**spec.env, FAILPOINT_PAUSE_AFTER_DEAD_LETTERS: "30"})
+    checkpoints = Checkpoints(stack.store, stack.settings.lake.prefix, stack.settings.kafka.topic)
+    log = LogTail(stack.supervisor.log_file(WRITER))
+    stack.supervisor.stop(stack.service(WRITER).spec())
+    try:
+        stack.supervisor.start(paused)
+        [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
+        assert report.published == len(lines)
+
+        # Killed after the batch's dead letters are on the topic, before its checkpoints.
+        log.wait_for(_msg("failpoint: pausing after the dead letters"), timeout=120)
+        stack.supervisor.signal(WRITER, signal.SIGKILL)
+        pending = [checkpoints.pending(p) for p in range(stack.settings.kafka.partitions)]
+        assert any(i is not None for i in pending), "the batch's intents are left behind"
+        stack.supervisor.stop(paused)
+        stack.supervisor.start(spec)
+        found = log.wait_for(
+            _msg("dead letters of an interrupted batch found published already"), timeout=120
+        )
+        assert found["dead_letters"] == len(unmappable)
+
+        [result] = wait_lake_holds(stack, tmp_path, [hour])
+        assert result.ok, result
+        assert (result.source_lines, result.lake_rows) == (len(lines), len(good))
+        letters = [h for _, h in read_dead_letters(stack) if h.get("hour") == hour.encode()]
+        positions = Counter((h["kafka_partition"], h["kafka_offset"]) for h in letters)
+        assert len(positions) == len(unmappable), letters
+        assert set(positions.values()) == {1}, "each dead letter is on the topic once"
     finally:
         stack.supervisor.stop(spec)
         stack.supervisor.start(stack.service(WRITER).spec())

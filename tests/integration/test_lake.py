@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ from ghlake.events.normalize import normalize_line
 from ghlake.events.schema import EVENT_COLUMNS
 from ghlake.hours import Hour
 from ghlake.lake.listing import list_partitions
+from ghlake.lake.reader import count_by_source_hour
 from ghlake.lake.schema import LAKE_SCHEMA
 from ghlake.platform import Platform
 from ghlake.sources.synthetic import SynthConfig
@@ -36,6 +38,22 @@ def test_every_real_hour_of_every_era_is_in_the_lake_once(
     # Timeline hours are US-Pacific file hours: their events fall in two UTC event hours.
     assert by_hour["2014-02-15-0"].partitions == ("2014-02-15/08", "2014-02-15/09")
     assert by_hour["2015-01-01-1"].partitions == ("2015-01-01/01",)
+
+
+def test_counts_per_source_hour_from_footers_equal_a_whole_reading(
+    stack: Platform, real_hours: dict[str, int], gharchive_dir: Path
+) -> None:
+    assert_lake_equals_source(wait_lake_holds(stack, gharchive_dir, sorted(real_hours), 300))
+    prefix = stack.settings.lake.prefix
+    plain: Counter[str] = Counter()
+    for info in stack.store.list(f"{prefix}/"):
+        if info.key.endswith(".parquet"):
+            table = pq.read_table(io.BytesIO(stack.store.get(info.key)), columns=["source_hour"])
+            plain.update(table.column("source_hour").to_pylist())
+    assert count_by_source_hour(stack.store, prefix) == dict(plain)
+    some = sorted(real_hours)[:3]
+    assert count_by_source_hour(stack.store, prefix, some) == {h: plain[h] for h in some}
+    assert {h: plain[h] for h in real_hours} == real_hours, "the lake holds every real line"
 
 
 @pytest.mark.parametrize("hour", ["2011-02-15-0", "2012-06-14-15", "2015-01-01-1"])

@@ -107,6 +107,7 @@ class EventPublisher:
     """An idempotent producer for the events topic and its dead-letter topic."""
 
     def __init__(self, kafka: KafkaSettings, overrides: dict[str, object] | None = None) -> None:
+        self.bootstrap = kafka.bootstrap
         self.topic = kafka.topic
         self.dead_letter_topic = kafka.dead_letter_topic
         config: dict[str, object] = {

@@ -5,25 +5,28 @@ the producer dies mid-hour (kill -9), the next attempt finds, by timestamp,
 where that attempt's messages begin in each partition, reads the topics from
 there and collects the ``line``/``part`` headers of that hour's messages, so it
 sends only what is missing: every line lands once, as far as the producer can
-know.
+know. The lake writer does the same for the dead letters of a batch that a
+crash interrupted (their ``kafka_partition``/``kafka_offset`` headers).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from ghlake.errors import ServiceError
+from ghlake.errors import ServiceError, Transient
 
 __all__ = [
     "OffsetReader",
+    "ReadBackError",
     "delivered_message_ids",
     "end_offsets",
     "header_map",
     "offsets_since",
+    "read_back",
 ]
 
 # Answers of a broker whose new topic is still electing leaders; librdkafka does not
@@ -33,6 +36,10 @@ _SETTLING = {
     KafkaError.LEADER_NOT_AVAILABLE,
     KafkaError.UNKNOWN_TOPIC_OR_PART,
 }
+
+
+class ReadBackError(ServiceError, Transient):
+    """The broker could not be read back now (unreachable, or a read timed out)."""
 
 
 def header_map(message: Message) -> dict[str, bytes]:
@@ -127,7 +134,7 @@ def offsets_since(
                              for tp in found}  # fmt: skip
         return starts
     except KafkaException as exc:
-        raise ServiceError(f"finding offsets since {since.isoformat()} failed: {exc}") from exc
+        raise ReadBackError(f"finding offsets since {since.isoformat()} failed: {exc}") from exc
     finally:
         consumer.close()
 
@@ -138,6 +145,28 @@ def delivered_message_ids(
     """``line.part`` ids of the messages of ``hour`` written at or after ``starts``.
 
     ``starts`` maps topic -> partition -> offset (as recorded before the hour began).
+    """
+    wanted = hour.encode()
+
+    def line_part(headers: Mapping[str, bytes]) -> str | None:
+        if headers.get("hour") != wanted:
+            return None
+        return f"{headers.get('line', b'').decode()}.{headers.get('part', b'0').decode()}"
+
+    return read_back(bootstrap, starts, line_part, f"hour {hour}", timeout)
+
+
+def read_back(
+    bootstrap: str,
+    starts: Mapping[str, Mapping[int, int]],
+    identify: Callable[[Mapping[str, bytes]], str | None],
+    what: str,
+    timeout: float = 30,
+) -> set[str]:
+    """The ids that ``identify`` finds in the headers of messages written at or after ``starts``.
+
+    ``starts`` maps topic -> partition -> offset; every partition is read to its end.
+    ``identify`` returns a message's id, or None for messages that are not of interest.
     """
     consumer = _consumer(bootstrap)
     found: set[str] = set()
@@ -153,26 +182,23 @@ def delivered_message_ids(
         if not assignments:
             return found
         consumer.assign(assignments)
-        wanted = hour.encode()
         while remaining:
             message = consumer.poll(timeout)
             if message is None:
-                raise ServiceError(
-                    f"reading back {hour} timed out; {len(remaining)} partitions left"
+                raise ReadBackError(
+                    f"reading back {what} timed out; {len(remaining)} partitions left"
                 )
             error = message.error()
             if error is not None:
                 if error.code() == KafkaError._PARTITION_EOF:
                     remaining.discard((message.topic(), message.partition()))
                     continue
-                raise ServiceError(f"reading back {hour} failed: {error}")
-            headers = header_map(message)
-            if headers.get("hour") == wanted:
-                line = headers.get("line", b"").decode()
-                part = headers.get("part", b"0").decode()
-                found.add(f"{line}.{part}")
+                raise ReadBackError(f"reading back {what} failed: {error}")
+            ident = identify(header_map(message))
+            if ident is not None:
+                found.add(ident)
         return found
     except KafkaException as exc:
-        raise ServiceError(f"reading back {hour} failed: {exc}") from exc
+        raise ReadBackError(f"reading back {what} failed: {exc}") from exc
     finally:
         consumer.close()

@@ -21,16 +21,17 @@ For one partition's share of a batch the writer does, in order:
    commit record and before the Kafka commit, so they are in the lake already;
    they are acknowledged, not written again;
 3. write the intent, 4. the data objects, 5. (the sink publishes dead
-   letters), 6. the state, and delete the intent; 7. the edge acknowledges
-   the offsets and Faust commits them.
+   letters: after an interrupted batch, only those the dead-letter topic does
+   not hold already, found by reading it back from the intent's start time),
+   6. the state, and delete the intent; 7. the consumer commits the offsets.
 
 A crash before 6 leaves an intent that the next owner of the partition
 removes with its objects (1), and the records are written again from the
 committed offset, whatever the new batch boundaries; a crash after 6 leaves
 records that the next owner skips (2). Either way each event is in the lake
 once. The protocol relies on one writer per partition at a time, which the
-consumer group gives: Faust waits for in-flight batches before it lets a
-partition go (``stream_wait_empty``). Replaying the topic into an existing
+consumer group gives: the lake consumer serves rebalances only between
+batches (:mod:`ghlake.streams.batch_consumer`). Replaying the topic into an existing
 lake therefore adds nothing; to rebuild the lake, delete ``<prefix>/`` and
 ``_checkpoints/<prefix>/`` first. Checkpoints belong to one incarnation of
 the topic: a topic deleted and created again restarts its offsets at 0 and
@@ -64,6 +65,7 @@ class Intent:
     first: int
     last: int
     keys: tuple[str, ...]
+    started_at: datetime | None = None  # when it was recorded (read back from the store)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class Recovery:
     partition: int
     last_offset: int  # -1 when nothing of this partition is in the lake yet
     removed: tuple[str, ...]  # objects of an incomplete batch that were deleted
+    # When the incomplete batch began: its dead letters, if any, were published after.
+    interrupted_at: datetime | None = None
 
 
 def _now() -> str:
@@ -120,20 +124,28 @@ class Checkpoints:
         if value is None:
             return None
         first, last, keys = value.get("first"), value.get("last"), value.get("keys")
-        if not (isinstance(first, int) and isinstance(last, int) and isinstance(keys, list)):
+        started = value.get("started_at")
+        if not (isinstance(first, int) and isinstance(last, int) and isinstance(keys, list)
+                and isinstance(started, str)):  # fmt: skip
             raise StorageError(f"checkpoint {self._key(partition, 'intent')} is malformed")
-        return Intent(partition, first, last, tuple(str(k) for k in keys))
+        try:
+            started_at = datetime.fromisoformat(started)
+        except ValueError as exc:
+            raise StorageError(f"checkpoint {self._key(partition, 'intent')} is malformed") from exc
+        return Intent(partition, first, last, tuple(str(k) for k in keys), started_at)
 
     def recover(self, partition: int) -> Recovery:
         """Remove what an incomplete batch of ``partition`` left; return the last stored offset."""
         last = self.last_offset(partition)
         intent = self.pending(partition)
         removed: tuple[str, ...] = ()
+        interrupted_at = None
         if intent is not None:
             if intent.last > last:
                 for key in intent.keys:
                     self.store.delete(key)
                 removed = intent.keys
+                interrupted_at = intent.started_at
                 log.warning(
                     "removed the objects of an incomplete batch",
                     extra={"partition": partition, "first_offset": intent.first,
@@ -141,7 +153,7 @@ class Checkpoints:
                            "stored_offset": last},
                 )  # fmt: skip
             self.store.delete(self._key(partition, "intent"))
-        return Recovery(partition, last, removed)
+        return Recovery(partition, last, removed, interrupted_at)
 
     def begin(self, intent: Intent) -> None:
         """Record ``intent`` before any of its objects is written."""

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ghlake.errors import StorageError, is_transient
 from ghlake.kafka.producer import EventPublisher, Headers
+from ghlake.kafka.readback import offsets_since, read_back
 from ghlake.lake.writer import BatchResult, DeadLetter, LakeWriter, SourceRecord
 
 __all__ = ["LakeMetrics", "LakeSink"]
@@ -28,6 +30,10 @@ __all__ = ["LakeMetrics", "LakeSink"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Reading the dead-letter topic back from an interrupted batch's start: its letters were
+# produced after the intent was stored; the margin covers clocks of other writer hosts.
+_READ_BACK_MARGIN = timedelta(minutes=5)
 
 
 @dataclass
@@ -87,14 +93,18 @@ class LakeSink:
         writer: LakeWriter,
         dead_letters: EventPublisher,
         metrics: LakeMetrics,
+        *,
         retry_max_seconds: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
+        after_dead_letters: Callable[[], None] | None = None,
     ) -> None:
         self.writer = writer
         self.dead_letters = dead_letters
         self.metrics = metrics
         self.retry_max_seconds = retry_max_seconds
         self.sleep = sleep
+        # Called once a batch's dead letters are published (fault injection, tracing).
+        self.after_dead_letters = after_dead_letters
         self.last_error: str | None = None
         self.last_offsets: dict[int, int] = {}  # partition -> last offset handled
 
@@ -126,13 +136,61 @@ class LakeSink:
                     self.metrics.stalled.set(0)
                 return value
 
-    def _publish(self, letters: Sequence[DeadLetter]) -> None:
+    def _publish(self, letters: Sequence[DeadLetter], earlier: dict[int, datetime]) -> None:
+        """Publish ``letters``, less those an earlier, interrupted attempt published.
+
+        ``earlier`` maps a partition to the start of an attempt at this batch that may
+        have published some of its letters (a crashed worker's intent, or a failed try
+        of this one); a failure here adds this attempt, so a retry reads it back too.
+        """
+        started = datetime.now(UTC)
+        try:
+            self._publish_once(letters, earlier)
+        except BaseException:
+            for partition in {letter.record.partition for letter in letters}:
+                earlier.setdefault(partition, started)
+            raise
+
+    def _publish_once(self, letters: Sequence[DeadLetter], earlier: Mapping[int, datetime]) -> None:
+        published = self._published_before(letters, earlier)
+        topic = self.writer.topic.encode()
         for letter in letters:
-            headers: Headers = [*letter.record.headers.items(),
-                       ("kafka_partition", str(letter.record.partition).encode()),
-                       ("kafka_offset", str(letter.record.offset).encode())]  # fmt: skip
-            self.dead_letters.send_dead_letter(letter.record.value, headers, letter.reason)
+            record = letter.record
+            if (record.partition, record.offset) in published:
+                continue
+            headers: Headers = [*record.headers.items(), ("kafka_topic", topic),
+                       ("kafka_partition", str(record.partition).encode()),
+                       ("kafka_offset", str(record.offset).encode())]  # fmt: skip
+            self.dead_letters.send_dead_letter(record.value, headers, letter.reason)
         self.dead_letters.flush()
+        if published:
+            log.info(
+                "dead letters of an interrupted batch found published already",
+                extra={"dead_letters": len(published),
+                       "partitions": sorted({p for p, _ in published})},
+            )  # fmt: skip
+
+    def _published_before(
+        self, letters: Sequence[DeadLetter], earlier: Mapping[int, datetime]
+    ) -> set[tuple[int, int]]:
+        """(partition, offset) of ``letters`` on the dead-letter topic since ``earlier``."""
+        wanted = {(r.partition, r.offset) for r in (d.record for d in letters)
+                  if r.partition in earlier}  # fmt: skip
+        if not wanted:
+            return set()
+        publisher = self.dead_letters
+        since = min(earlier[p] for p, _ in wanted) - _READ_BACK_MARGIN
+        starts = offsets_since(publisher.bootstrap, [publisher.dead_letter_topic], since)
+        topic = self.writer.topic.encode()
+
+        def identify(headers: Mapping[str, bytes]) -> str | None:
+            if headers.get("kafka_topic") != topic:
+                return None
+            partition, offset = headers.get("kafka_partition"), headers.get("kafka_offset")
+            return f"{(partition or b'').decode()}:{(offset or b'').decode()}"
+
+        found = read_back(publisher.bootstrap, starts, identify, "the lake's dead letters")
+        return {key for key in wanted if f"{key[0]}:{key[1]}" in found}
 
     def write_batch(self, records: Sequence[SourceRecord]) -> BatchResult:
         """Store ``records``; return only once their objects and dead letters are durable."""
@@ -147,9 +205,16 @@ class LakeSink:
         batch = writer.prepare(records, stored)
         self._retry("writing objects", records, lambda: writer.upload(batch))
         if batch.dead_letters:
+            # Only a batch whose intent recovery removed can have published letters
+            # without storing its state: those are read back before publishing again.
+            earlier = {p: r.interrupted_at for p, r in recoveries.items() if r.interrupted_at}
             self._retry(
-                "publishing dead letters", records, lambda: self._publish(batch.dead_letters)
+                "publishing dead letters",
+                records,
+                lambda: self._publish(batch.dead_letters, earlier),
             )
+            if self.after_dead_letters is not None:
+                self.after_dead_letters()
         self._retry("committing checkpoints", records, lambda: writer.commit(batch))
 
         removed = sum(len(r.removed) for r in recoveries.values())

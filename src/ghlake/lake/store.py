@@ -122,6 +122,18 @@ class ObjectStore:
         except _STORE_ERRORS as exc:
             raise self._translate(f"reading {key}", exc) from exc
 
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of the object from ``offset`` (fewer at its end)."""
+        try:
+            response = self.client.get_object(self.bucket, key, offset=offset, length=length)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+        except _STORE_ERRORS as exc:
+            raise self._translate(f"reading {key} at {offset}", exc) from exc
+
     def get_if_exists(self, key: str) -> bytes | None:
         """The whole object, or None when there is no such key."""
         try:

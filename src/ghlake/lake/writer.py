@@ -1,8 +1,8 @@
 """Turning a batch of topic records into typed Parquet objects in the lake.
 
-The writer is pure of Kafka: the edge (the Faust agent) hands it records with
-their partition and offset and acknowledges the offsets only after the sink
-has gone through the writer's steps, in this order (the protocol is explained
+The writer is pure of Kafka: the lake consumer (:mod:`ghlake.streams.batch_consumer`)
+hands it records with their partition and offset and commits the offsets only
+after the sink has gone through the writer's steps, in this order (the protocol is explained
 in :mod:`ghlake.lake.checkpoint`):
 
 1. :meth:`LakeWriter.recover` the batch's partitions (clean up an incomplete

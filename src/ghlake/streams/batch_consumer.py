@@ -36,11 +36,6 @@ __all__ = ["LakeConsumer"]
 
 log = logging.getLogger(__name__)
 
-SESSION_TIMEOUT_MS = 10_000  # a dead worker's partitions move after this
-# A batch stalled on a store outage keeps its partitions this long before the
-# worker leaves the group (librdkafka's default is 5 minutes).
-MAX_POLL_INTERVAL_MS = 30 * 60 * 1000
-LAG_INTERVAL_SECONDS = 5.0
 _TAKE_CHUNK = 10_000
 
 
@@ -70,9 +65,9 @@ class LakeConsumer:
                 "group.id": self.lake.consumer_group,
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
-                "session.timeout.ms": SESSION_TIMEOUT_MS,
-                "heartbeat.interval.ms": SESSION_TIMEOUT_MS // 5,
-                "max.poll.interval.ms": MAX_POLL_INTERVAL_MS,
+                "session.timeout.ms": self.lake.session_timeout_ms,
+                "heartbeat.interval.ms": self.lake.session_timeout_ms // 5,
+                "max.poll.interval.ms": self.lake.max_stall_seconds * 1000,
                 "partition.assignment.strategy": "cooperative-sticky",
                 "fetch.max.bytes": 16 * 1024 * 1024,
                 "max.partition.fetch.bytes": 2 * 1024 * 1024,
@@ -173,7 +168,7 @@ class LakeConsumer:
 
     def _measure_lag(self) -> None:
         now = time.monotonic()
-        if now - self._lag_measured < LAG_INTERVAL_SECONDS:
+        if now - self._lag_measured < self.lake.lag_interval_seconds:
             return
         self._lag_measured = now
         for partition in sorted(self._assigned):

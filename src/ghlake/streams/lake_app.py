@@ -32,7 +32,12 @@ from ghlake.lake.writer import LakeWriter, WrittenFile
 from ghlake.settings import Settings
 from ghlake.streams.batch_consumer import LakeConsumer
 
-__all__ = ["FAILPOINT_PAUSE_AFTER_FIRST_OBJECT", "FAILPOINT_PAUSE_BEFORE_COMMIT", "create_lake_app"]
+__all__ = [
+    "FAILPOINT_PAUSE_AFTER_DEAD_LETTERS",
+    "FAILPOINT_PAUSE_AFTER_FIRST_OBJECT",
+    "FAILPOINT_PAUSE_BEFORE_COMMIT",
+    "create_lake_app",
+]
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +45,22 @@ log = logging.getLogger(__name__)
 # so that a test can kill the worker there and nowhere else. Unset in production.
 FAILPOINT_PAUSE_AFTER_FIRST_OBJECT = "GHLAKE_FAILPOINT_PAUSE_AFTER_FIRST_OBJECT"
 FAILPOINT_PAUSE_BEFORE_COMMIT = "GHLAKE_FAILPOINT_PAUSE_BEFORE_COMMIT"
+FAILPOINT_PAUSE_AFTER_DEAD_LETTERS = "GHLAKE_FAILPOINT_PAUSE_AFTER_DEAD_LETTERS"
 
 
 def _failpoint(name: str) -> float:
     return float(os.environ.get(name, "0") or 0)
+
+
+def _pause(seconds: float, what: str) -> Callable[[], None] | None:
+    if seconds <= 0:
+        return None
+
+    def pause() -> None:
+        log.warning(f"failpoint: pausing {what}", extra={"seconds": seconds})
+        time.sleep(seconds)
+
+    return pause
 
 
 def _pause_after_first_object(seconds: float) -> Callable[[WrittenFile, int], None] | None:
@@ -107,10 +124,14 @@ def create_lake_app(settings: Settings) -> faust.App:
             settings.kafka.topic,
             lake.prefix,
             on_object=_pause_after_first_object(_failpoint(FAILPOINT_PAUSE_AFTER_FIRST_OBJECT)),
+            row_group_rows=lake.row_group_rows,
         ),
         EventPublisher(settings.kafka),
         metrics,
         retry_max_seconds=lake.retry_max_seconds,
+        after_dead_letters=_pause(
+            _failpoint(FAILPOINT_PAUSE_AFTER_DEAD_LETTERS), "after the dead letters"
+        ),
     )
     pause = _failpoint(FAILPOINT_PAUSE_BEFORE_COMMIT)
     consumer = LakeConsumer(settings, sink, metrics, pause_before_commit=pause)
