@@ -181,10 +181,13 @@ def _faust_agent(settings: Settings, events: int) -> float:
            "BENCH_EVENTS": str(events), "PYTHONPATH": str(ROOT / "src")}  # fmt: skip
     argv = [sys.executable, str(ROOT / "bench" / "faust_agent_reader.py")]
     result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900, check=False)
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    if not lines:
+    # Faust's worker sends what the process prints through its logging (to stderr).
+    found = re.findall(
+        r'\{"events": \d+, "events_per_second": [\d.]+\}', result.stdout + result.stderr
+    )
+    if not found:
         raise RuntimeError(f"the Faust agent reader failed:\n{result.stderr[-3000:]}")
-    return float(json.loads(lines[-1])["events_per_second"])
+    return float(json.loads(found[-1])["events_per_second"])
 
 
 def _reconcile_read(store: ObjectStore, prefix: str) -> tuple[float, float]:

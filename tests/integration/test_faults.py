@@ -38,13 +38,7 @@ from ghlake.streams.lake_app import (
 )
 from tests.conftest import read_dead_letters
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.slow,
-    # Supervisor.pid() reaps a killed child with os.waitpid, so its Popen object still
-    # thinks the process runs and warns when it is dropped (a supervisor issue, reported).
-    pytest.mark.filterwarnings("ignore:subprocess \\d+ is still running:ResourceWarning"),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 WRITER = "lake-writer"
 

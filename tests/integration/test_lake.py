@@ -6,6 +6,7 @@ import gzip
 import io
 import time
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
@@ -18,11 +19,12 @@ from ghlake.events.normalize import normalize_line
 from ghlake.events.schema import EVENT_COLUMNS
 from ghlake.hours import Hour
 from ghlake.lake.listing import list_partitions
-from ghlake.lake.reader import count_by_source_hour
+from ghlake.lake.reader import count_by_source_hour, open_parquet
 from ghlake.lake.schema import LAKE_SCHEMA
-from ghlake.platform import Platform
+from ghlake.platform import HourCounts, Platform
 from ghlake.sources.synthetic import SynthConfig
 from ghlake.sources.synthetic.hourfile import generate_hour
+from ghlake.warehouse.client import WarehouseClient
 from tests.conftest import read_dead_letters
 from tests.integration.test_faults import assert_lake_equals_source, wait_lake_holds
 
@@ -54,6 +56,52 @@ def test_counts_per_source_hour_from_footers_equal_a_whole_reading(
     some = sorted(real_hours)[:3]
     assert count_by_source_hour(stack.store, prefix, some) == {h: plain[h] for h in some}
     assert {h: plain[h] for h in real_hours} == real_hours, "the lake holds every real line"
+
+
+def _fingerprint(pairs: Iterable[tuple[int, int]]) -> tuple[int, int, int]:
+    """Count, and two wrapping UInt64 sums, of (event_key, created_at seconds) pairs."""
+    count = keys = mixed = 0
+    for key, created in pairs:
+        count += 1
+        keys = (keys + key) % 2**64
+        mixed = (mixed + (key ^ created)) % 2**64
+    return count, keys, mixed
+
+
+def test_lake_and_warehouse_key_every_event_alike(
+    stack: Platform, real_hours_reconciled: list[HourCounts]
+) -> None:
+    """Per real hour, the (event_key, created_at) pairs of both stores agree, in every era
+    (the Timeline hours have no ids: both key those events by cityHash64 of the line)."""
+    hours = sorted(c.hour for c in real_hours_reconciled)
+    lake: dict[str, set[tuple[int, int]]] = {h: set() for h in hours}
+    for info in stack.store.list(f"{stack.settings.lake.prefix}/"):
+        table = open_parquet(stack.store, info).read(
+            columns=["source_hour", "event_key", "created_at"]
+        )
+        created = table.column("created_at").cast("int64").to_pylist()  # milliseconds
+        for hour, key, millis in zip(
+            table.column("source_hour").to_pylist(),
+            table.column("event_key").to_pylist(),
+            created,
+            strict=True,
+        ):
+            if hour in lake:
+                lake[hour].add((key, millis // 1000))
+    client = WarehouseClient(stack.settings.warehouse.url, token=stack.settings.api_token)
+    try:
+        result = client.sql(
+            "SELECT source_hour, count(), sum(event_key), "
+            "sum(bitXor(event_key, toUInt64(toUnixTimestamp(created_at)))) "
+            "FROM github_events FINAL WHERE source_hour IN ("
+            + ", ".join(f"'{Hour.parse(h).name}'" for h in hours)
+            + ") GROUP BY source_hour"
+        )
+    finally:
+        client.close()
+    warehouse = {row[0]: tuple(int(v) for v in row[1:]) for row in result.rows}
+    assert warehouse == {h: _fingerprint(lake[h]) for h in hours}
+    assert any(key > 2**40 for key, _ in lake["2012-06-14-15"]), "Timeline keys are hashes"
 
 
 @pytest.mark.parametrize("hour", ["2011-02-15-0", "2012-06-14-15", "2015-01-01-1"])

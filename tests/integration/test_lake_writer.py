@@ -7,6 +7,7 @@ new LakeWriter on the same bucket. The worker-level kill -9 tests are in test_fa
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from collections import Counter
 
@@ -15,7 +16,8 @@ import pytest
 
 from ghlake.events.schema import EVENT_SCHEMA
 from ghlake.hours import Hour
-from ghlake.lake.schema import LAKE_SCHEMA
+from ghlake.lake.reader import count_by_source_hour
+from ghlake.lake.schema import LAKE_SCHEMA, SOURCE_HOURS_KEY
 from ghlake.lake.writer import LakeWriter, SourceRecord
 from ghlake.platform import Platform
 from ghlake.sources.synthetic import SynthConfig
@@ -139,3 +141,30 @@ def test_files_hold_the_typed_schema_partitioned_by_event_hour(writer: LakeWrite
     assert set(table.column("source_hour").to_pylist()) == {"2019-02-03-4"}
     metadata = pq.read_metadata(io.BytesIO(writer.store.get(file.key)))
     assert metadata.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_counts_per_source_hour_come_from_footers_or_row_groups(writer: LakeWriter) -> None:
+    hours = [b"2019-02-03-4", b"2019-02-03-5", b"2019-02-03-6"]
+    records = [  # three source hours interleaved, as when replays overlap
+        r._replace(headers={**r.headers, "hour": hours[n % 3]})
+        for n, r in enumerate(_records(900, partitions=1))
+    ]
+    writer.write(records)
+    expected = Counter(r.headers["hour"].decode() for r in records if b"never" not in r.value)
+    [written] = list(writer.store.list(f"{writer.prefix}/"))
+    data = writer.store.get(written.key)
+    footer = pq.read_metadata(io.BytesIO(data)).metadata
+    assert json.loads(footer[SOURCE_HOURS_KEY.encode()]) == expected
+    table = pq.read_table(io.BytesIO(data))
+
+    # A file without footer counts (written before them), several hours per row group.
+    legacy = io.BytesIO()
+    pq.write_table(table.replace_schema_metadata(EVENT_SCHEMA.metadata), legacy, row_group_size=64)
+    writer.store.put(f"{writer.prefix}/legacy/part.parquet", legacy.getvalue())
+    assert SOURCE_HOURS_KEY.encode() not in pq.read_metadata(io.BytesIO(legacy.getvalue())).metadata
+
+    both = {hour: 2 * n for hour, n in expected.items()}
+    assert count_by_source_hour(writer.store, writer.prefix) == both
+    assert count_by_source_hour(writer.store, writer.prefix, ["2019-02-03-5"]) == {
+        "2019-02-03-5": both["2019-02-03-5"]
+    }

@@ -429,3 +429,19 @@ def test_the_fast_path_for_flat_payloads_equals_the_full_reading(gharchive_dir: 
                 assert _flat(payload) == full, (name, payload)
                 flat += 1
     assert flat > 30_000
+
+
+def test_the_content_key_is_clickhouses_city_hash_of_the_line() -> None:
+    import chdb  # noqa: PLC0415 (the embedded engine, only for this comparison)
+
+    lines = [
+        b'{"type":"WatchEvent","actor":"a","repository":{"owner":"o","name":"r","id":5},'
+        b'"payload":{"action":"started"},"created_at":"2012-06-14T15:01:39-07:00"}',
+        b"",
+        "ünïcödé \u2028 \x00".encode(),
+        bytes(range(256)) * 9,  # longer than CityHash's 64-byte blocks, every byte value
+    ]
+    encoded = ", ".join(f"unhex('{x.hex()}')" for x in lines)
+    result = chdb.query(f"SELECT cityHash64(arrayJoin([{encoded}]))", "CSV")
+    warehouse = [int(row) for row in str(result).split()]
+    assert [event_key(0, line) for line in lines] == warehouse

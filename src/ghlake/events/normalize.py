@@ -36,13 +36,13 @@ caller sends it to the dead-letter topic; nothing is dropped silently.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from clickhouse_cityhash.cityhash import CityHash64
 
 from ghlake.events.identity import (
     MalformedEventError,
@@ -54,6 +54,7 @@ from ghlake.events.schema import EVENT_SCHEMA, EVENT_TYPES
 
 __all__ = [
     "CREATED_AT_INDEX",
+    "SOURCE_HOUR_INDEX",
     "EventTableBuilder",
     "MalformedEventError",
     "epoch_seconds",
@@ -65,7 +66,6 @@ __all__ = [
 
 _KNOWN_TYPES = frozenset(EVENT_TYPES)
 _EMPTY: Mapping[str, Any] = {}
-_KEY_MASK = (1 << 63) - 1  # keys fit a signed 64-bit integer too (Spark, Java)
 _U32 = (1 << 32) - 1
 _U64 = (1 << 64) - 1
 _I32 = 1 << 31
@@ -76,10 +76,14 @@ Row = tuple[Any, ...]
 
 
 def event_key(event_id: int, line: bytes) -> int:
-    """The identity key: the event id, or for id-less (Timeline) events a hash of the line."""
+    """The identity key: the event id, or for id-less (Timeline) events a hash of the line.
+
+    The hash is CityHash64 v1.0.2, ClickHouse's ``cityHash64``: the warehouse computes
+    the same key from the same line, so lake and warehouse rows compare event by event.
+    """
     if event_id:
         return event_id
-    return int.from_bytes(hashlib.blake2b(line, digest_size=8).digest(), "big") & _KEY_MASK
+    return int(CityHash64(line))
 
 
 def epoch_seconds(text: str) -> int:
@@ -348,6 +352,7 @@ def normalize_line(line: bytes, *, source: str, source_hour: str, file_time: int
 
 
 CREATED_AT_INDEX = EVENT_SCHEMA.get_field_index("created_at")
+SOURCE_HOUR_INDEX = EVENT_SCHEMA.get_field_index("source_hour")
 """Where created_at (epoch seconds) sits in a row of :func:`normalize_event`."""
 
 

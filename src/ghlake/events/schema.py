@@ -168,7 +168,7 @@ _COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("review_state", _S, _enum_type("review_state")),
     # Extras beyond the public dataset.
     ("event_id", pa.uint64(), "UInt64"),  # 0 in the Timeline era (2012-2014), which has no ids
-    ("event_key", pa.uint64(), "UInt64"),  # event_id, or a hash of the line when there is none
+    ("event_key", pa.uint64(), "UInt64"),  # event_id, or cityHash64 of the line when there is none
     ("actor_id", pa.uint64(), "UInt64"),  # 0 before 2015
     ("repo_id", pa.uint64(), "UInt64"),
     ("org_id", pa.uint64(), "UInt64"),

@@ -4,21 +4,24 @@ Objects are read through ranged GETs (:class:`ObjectFile`): Parquet puts its
 metadata in a footer and each column of a row group in one contiguous chunk,
 so reading two columns of an object fetches the footer and those chunks, not
 the whole object (whose original ``raw`` lines are most of its bytes).
-Counting events per source hour usually needs only the footers: a row group
-whose ``source_hour`` statistics have one value holds that many events of it.
+Counting events per source hour needs only the footers: the writer puts each
+object's count per source hour there (:data:`SOURCE_HOURS_KEY`). Objects written
+before that are counted from row-group statistics, reading the ``source_hour``
+column of a row group only where it holds several hours.
 """
 
 from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ghlake.lake.schema import partition_path
+from ghlake.lake.schema import SOURCE_HOURS_KEY, partition_path
 from ghlake.lake.store import ObjectInfo, ObjectStore
 
 __all__ = ["ObjectFile", "count_by_source_hour", "open_parquet", "read_event_hour"]
@@ -52,7 +55,7 @@ class ObjectFile(io.RawIOBase):
         length = min(len(buffer), self.size - self._position)
         if length <= 0:
             return 0
-        data = self.store.get_range(self.key, self._position, length)
+        data = self.store.get(self.key, self._position, length)
         buffer[: len(data)] = data
         self._position += len(data)
         return len(data)
@@ -60,7 +63,7 @@ class ObjectFile(io.RawIOBase):
 
 def open_parquet(store: ObjectStore, info: ObjectInfo) -> pq.ParquetFile:
     """A stored Parquet object, of which only the parts read are fetched."""
-    return pq.ParquetFile(io.BufferedReader(ObjectFile(store, info), buffer_size=1 << 20))
+    return pq.ParquetFile(ObjectFile(store, info))
 
 
 def _parquet_objects(store: ObjectStore, prefix: str) -> Iterator[ObjectInfo]:
@@ -72,25 +75,32 @@ def count_by_source_hour(
 ) -> dict[str, int]:
     """Events in the lake per GH Archive source hour (only ``hours`` when given)."""
     counts: Counter[str] = Counter()
-    wanted = None if hours is None else sorted(hours)
     for info in _parquet_objects(store, f"{prefix}/"):
         parquet = open_parquet(store, info)
-        column = parquet.schema_arrow.get_field_index("source_hour")
-        for group in range(parquet.metadata.num_row_groups):
-            meta = parquet.metadata.row_group(group)
-            stats = meta.column(column).statistics
-            if stats is not None and stats.has_min_max and stats.null_count == 0:
-                low, high = str(stats.min), str(stats.max)
-                if wanted is not None and not any(low <= h <= high for h in wanted):
-                    continue  # no wanted hour in this row group
-                if low == high:
-                    counts[low] += meta.num_rows  # one hour: the footer is enough
-                    continue
-            table = parquet.read_row_group(group, columns=["source_hour"])
-            for hour, n in Counter(table.column("source_hour").to_pylist()).items():
-                if hours is None or hour in hours:
-                    counts[hour] += n
+        footer = (parquet.metadata.metadata or {}).get(SOURCE_HOURS_KEY.encode())
+        found = orjson.loads(footer) if footer is not None else _count_row_groups(parquet, hours)
+        counts.update({h: n for h, n in found.items() if hours is None or h in hours})
     return dict(counts)
+
+
+def _count_row_groups(parquet: pq.ParquetFile, hours: Collection[str] | None) -> Mapping[str, int]:
+    """Events per source hour of an object without footer counts, from its row groups."""
+    counts: Counter[str] = Counter()
+    wanted = None if hours is None else sorted(hours)
+    column = parquet.schema_arrow.get_field_index("source_hour")
+    for group in range(parquet.metadata.num_row_groups):
+        meta = parquet.metadata.row_group(group)
+        stats = meta.column(column).statistics
+        if stats is not None and stats.has_min_max and stats.null_count == 0:
+            low, high = str(stats.min), str(stats.max)
+            if wanted is not None and not any(low <= h <= high for h in wanted):
+                continue  # no wanted hour in this row group
+            if low == high:
+                counts[low] += meta.num_rows  # one hour: the statistics are enough
+                continue
+        table = parquet.read_row_group(group, columns=["source_hour"])
+        counts.update(table.column("source_hour").to_pylist())
+    return counts
 
 
 def read_event_hour(

@@ -26,6 +26,7 @@ from ghlake.events.schema import EVENT_SCHEMA
 __all__ = [
     "LAKE_FIELDS",
     "LAKE_SCHEMA",
+    "SOURCE_HOURS_KEY",
     "checkpoint_prefix",
     "object_key",
     "partition_path",
@@ -42,6 +43,9 @@ LAKE_FIELDS: tuple[pa.Field, ...] = (
 
 LAKE_SCHEMA: pa.Schema = pa.schema([*EVENT_SCHEMA, *LAKE_FIELDS], metadata=EVENT_SCHEMA.metadata)
 """What every lake file holds: the typed event, where on the topic it was read, the line."""
+
+SOURCE_HOURS_KEY = "ghlake.source_hours"
+"""Footer key-value metadata of a lake file: JSON, its event count per source hour."""
 
 
 def partition_path(prefix: str, created_at: datetime) -> str:

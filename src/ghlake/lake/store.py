@@ -110,20 +110,8 @@ class ObjectStore:
         except _STORE_ERRORS as exc:
             raise self._translate(f"writing {key}", exc) from exc
 
-    def get(self, key: str) -> bytes:
-        """The whole object."""
-        try:
-            response = self.client.get_object(self.bucket, key)
-            try:
-                return response.read()
-            finally:
-                response.close()
-                response.release_conn()
-        except _STORE_ERRORS as exc:
-            raise self._translate(f"reading {key}", exc) from exc
-
-    def get_range(self, key: str, offset: int, length: int) -> bytes:
-        """``length`` bytes of the object from ``offset`` (fewer at its end)."""
+    def get(self, key: str, offset: int = 0, length: int = 0) -> bytes:
+        """The object's bytes: all of them, or ``length`` from ``offset`` (fewer at its end)."""
         try:
             response = self.client.get_object(self.bucket, key, offset=offset, length=length)
             try:
@@ -132,7 +120,7 @@ class ObjectStore:
                 response.close()
                 response.release_conn()
         except _STORE_ERRORS as exc:
-            raise self._translate(f"reading {key} at {offset}", exc) from exc
+            raise self._translate(f"reading {key}", exc) from exc
 
     def get_if_exists(self, key: str) -> bytes | None:
         """The whole object, or None when there is no such key."""

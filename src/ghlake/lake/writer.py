@@ -21,23 +21,26 @@ from __future__ import annotations
 
 import io
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ghlake.events.normalize import (
     CREATED_AT_INDEX,
+    SOURCE_HOUR_INDEX,
     EventTableBuilder,
     MalformedEventError,
     file_time_seconds,
     normalize_line,
 )
 from ghlake.lake.checkpoint import Checkpoints, Intent, Recovery
-from ghlake.lake.schema import LAKE_FIELDS, object_key
+from ghlake.lake.schema import LAKE_FIELDS, SOURCE_HOURS_KEY, object_key
 from ghlake.lake.store import ObjectStore
 
 __all__ = [
@@ -130,22 +133,28 @@ class _ObjectEncoder:
 
     Only the encoded bytes and one chunk of rows are held, not a whole table: a batch
     of 100k events (with their original lines) would otherwise hold all of them in
-    Arrow memory until the end of the batch.
+    Arrow memory until the end of the batch. The footer gets the object's event count
+    per source hour (:data:`SOURCE_HOURS_KEY`), which reconciliation reads alone.
     """
 
     def __init__(self, chunk_rows: int) -> None:
         self.rows = EventTableBuilder(LAKE_FIELDS, chunk_rows=chunk_rows)
         self.sink = io.BytesIO()
         self.parquet = pq.ParquetWriter(self.sink, self.rows.schema, compression="zstd")
+        self.source_hours: Counter[str] = Counter()
 
-    def add(self, row: tuple[object, ...]) -> None:
+    def add(self, row: tuple[object, ...], source_hour: str) -> None:
         self.rows.add_row(row)
+        self.source_hours[source_hour] += 1
         for batch in self.rows.drain():
             self.parquet.write_batch(batch)
 
     def finish(self) -> bytes:
         for batch in self.rows.drain(flush=True):
             self.parquet.write_batch(batch)
+        self.parquet.add_key_value_metadata(
+            {SOURCE_HOURS_KEY: orjson.dumps(dict(sorted(self.source_hours.items()))).decode()}
+        )
         self.parquet.close()
         return self.sink.getvalue()
 
@@ -226,7 +235,7 @@ class LakeWriter:
             encoder = encoders.get((partition, hour))
             if encoder is None:
                 encoder = encoders[(partition, hour)] = _ObjectEncoder(self.row_group_rows)
-            encoder.add((*row, partition, offset, record.value))
+            encoder.add((*row, partition, offset, record.value), row[SOURCE_HOUR_INDEX])
 
         batches = []
         for partition, (first, last) in sorted(spans.items()):

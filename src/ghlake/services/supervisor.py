@@ -95,6 +95,14 @@ class Supervisor:
         """Where a service's stdout and stderr go."""
         return self.log_dir / f"{name}.log"
 
+    def _running(self, pid: int) -> bool:
+        """Whether ``pid`` runs; our own children are asked through their Popen, which
+        then knows their exit status (and does not warn that they still run)."""
+        for child in self._children.values():
+            if child.pid == pid:
+                return child.poll() is None
+        return _alive(pid)
+
     def pid(self, name: str) -> int | None:
         """The recorded pid of a live process, clearing a stale pid file."""
         path = self._pid_file(name)
@@ -102,7 +110,7 @@ class Supervisor:
             pid = int(path.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        if _alive(pid):
+        if self._running(pid):
             return pid
         path.unlink(missing_ok=True)
         return None
@@ -153,7 +161,7 @@ class Supervisor:
     def _wait_healthy(self, spec: ProcessSpec, pid: int | None, *, started: bool) -> ServiceStatus:
         deadline = time.monotonic() + spec.ready_timeout
         while time.monotonic() < deadline:
-            if pid is None or not _alive(pid):
+            if pid is None or not self._running(pid):
                 self._forget(spec.name)
                 raise ServiceError(
                     f"{spec.name} exited during start-up; last log lines:\n{self.tail(spec.name)}"
@@ -180,11 +188,11 @@ class Supervisor:
             )
         self.signal(spec.name, signal.SIGTERM)
         deadline = time.monotonic() + spec.stop_timeout
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and self._running(pid):
             time.sleep(0.1)
-        if _alive(pid):
+        if self._running(pid):
             self.signal(spec.name, signal.SIGKILL)
-            while _alive(pid):
+            while self._running(pid):
                 time.sleep(0.05)
         self._forget(spec.name)
         return ServiceStatus(
@@ -198,7 +206,7 @@ class Supervisor:
             return False
         self.signal(spec.name, signal.SIGKILL)
         deadline = time.monotonic() + timeout
-        while _alive(pid):
+        while self._running(pid):
             if time.monotonic() > deadline:
                 raise ServiceError(f"{spec.name} (pid {pid}) survived SIGKILL for {timeout:.0f}s")
             time.sleep(0.02)
