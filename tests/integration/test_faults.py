@@ -390,3 +390,41 @@ def test_two_workers_share_partitions_and_one_is_killed(stack: Platform, tmp_pat
         stack.supervisor.stop(stack.service(WRITER).spec())
         stack.supervisor.start(stack.service(WRITER).spec())
         stack.supervisor.stop(second)
+
+
+def test_a_worker_joining_while_a_batch_is_taken_gets_its_partitions_whole(
+    stack: Platform, tmp_path: Path
+) -> None:
+    hour = "2019-08-08-8"
+    write_hour(Hour.parse(hour), tmp_path, SynthConfig(events_per_hour=12000, seed=13))
+    # The first worker takes for 20 s after the first event: the second joins meanwhile,
+    # and the partitions it gets are revoked from the first in the middle of its batch.
+    first = worker_spec(stack, batch_max_events="1000000", batch_max_seconds="20")
+    port = _free_port()
+    second = worker_spec(stack, name="lake-writer-2", port=port, batch_max_seconds="2")
+    log_one = LogTail(stack.supervisor.log_file(WRITER))
+    log_two = LogTail(stack.supervisor.log_file("lake-writer-2"))
+    stack.supervisor.stop(stack.service(WRITER).spec())
+    try:
+        stack.supervisor.start(first)
+        deadline = time.monotonic() + 60
+        while len(_assigned(_lake_url(stack))) < stack.settings.kafka.partitions:
+            assert time.monotonic() < deadline, "the first worker never got every partition"
+            time.sleep(0.5)
+        [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
+        assert report.published == 12000
+        stack.supervisor.start(second)
+        left = log_one.wait_for(
+            _msg("records of revoked partitions left to their new owner"), timeout=60
+        )
+        assert left["records"] > 0, "the revoked partitions' records were in the batch"
+
+        assert_lake_equals_source(wait_lake_holds(stack, tmp_path, [hour]))
+        stored_one = log_one.wait_for(_msg("batch stored"), timeout=60)
+        assert not set(stored_one["partitions"]) & set(left["partitions"])
+        stored_two = log_two.wait_for(_msg("batch stored"), timeout=60)
+        assert set(left["partitions"]) <= set(stored_two["partitions"])
+    finally:
+        stack.supervisor.stop(second)
+        stack.supervisor.stop(first)
+        stack.supervisor.start(stack.service(WRITER).spec())

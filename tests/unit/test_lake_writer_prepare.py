@@ -92,3 +92,14 @@ def test_the_same_records_make_the_same_objects() -> None:
     first, again = _writer().prepare(records, {}), _writer().prepare(records, {})
     assert [f.key for f in first.files] == [f.key for f in again.files]
     assert [p.data for p in first.partitions] == [p.data for p in again.partitions]
+
+
+def test_a_redelivery_within_the_batch_is_written_once() -> None:
+    records = [SourceRecord(0, n, _event(n, "2019-04-01T23:00:00Z"), HEADERS) for n in range(5)]
+    # The partition moved away during the take and came back: 3 and 4 arrive again.
+    batch = _writer().prepare([*records, *records[3:]], {})
+    assert batch.skipped == 2
+    [part] = batch.partitions
+    assert (part.intent.first, part.intent.last) == (0, 4)
+    table = pq.read_table(io.BytesIO(part.data[0]))
+    assert table.column("kafka_offset").to_pylist() == [0, 1, 2, 3, 4]

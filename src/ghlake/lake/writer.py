@@ -219,8 +219,13 @@ class LakeWriter:
             span = spans.get(partition)
             if span is None:
                 spans[partition] = [offset, offset]
+            elif offset <= span[1]:
+                # A partition's records come in offset order; one at or below the last is
+                # a redelivery within the batch (the partition moved away and came back).
+                skipped += 1
+                continue
             else:
-                span[0], span[1] = min(span[0], offset), max(span[1], offset)
+                span[1] = offset
             try:
                 row = normalize_line(
                     record.value,

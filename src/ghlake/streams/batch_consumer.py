@@ -11,8 +11,11 @@ The loop is sequential: take a batch (up to ``batch_max_events`` events or
 ``batch_max_seconds`` after its first), write it through :class:`LakeSink`
 (which returns once its objects and checkpoints are stored), commit its
 offsets, take the next. librdkafka runs rebalance callbacks only inside
-``consume()``, so a partition always changes hands between batches, never
-during one: the single-writer condition of :mod:`ghlake.lake.checkpoint`.
+``consume()``, which the loop calls while it takes a batch, never while it
+writes one: a partition revoked while a batch is being taken leaves the batch
+(its records are not written here; the new owner reads them from the committed
+offset), so each partition has one writer at a time, the condition of
+:mod:`ghlake.lake.checkpoint`.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class LakeConsumer:
         self.metrics = metrics
         self._stop = threading.Event()
         self._assigned: set[int] = set()
+        self._revoked: set[int] = set()  # partitions revoked since the batch began
         self._lag_measured = 0.0
         self._consumer = Consumer(
             {
@@ -103,6 +107,7 @@ class LakeConsumer:
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         gone = {tp.partition for tp in partitions}
         self._assigned -= gone
+        self._revoked |= gone
         labels = self._lag_labels()
         for partition in gone:
             self.sink.last_offsets.pop(partition, None)
@@ -115,6 +120,7 @@ class LakeConsumer:
 
     def _take(self) -> list[SourceRecord]:
         records: list[SourceRecord] = []
+        self._revoked.clear()
         deadline: float | None = None
         limit = self.lake.batch_max_events
         while len(records) < limit and not self._stop.is_set():
@@ -124,14 +130,31 @@ class LakeConsumer:
             messages = self._consumer.consume(
                 min(_TAKE_CHUNK, limit - len(records)), min(wait, 1.0)
             )
+            records += _records(messages)
+            if self._revoked:  # a rebalance ran inside consume()
+                records = self._drop_revoked(records)
             if not messages:
                 if deadline is None:
                     return records  # idle: let the caller measure lag, check for stop
                 continue
             if deadline is None:
                 deadline = time.monotonic() + self.lake.batch_max_seconds
-            records += _records(messages)
         return records
+
+    def _drop_revoked(self, records: list[SourceRecord]) -> list[SourceRecord]:
+        """``records`` less those of partitions revoked while the batch was taken.
+
+        Their new owner reads them from the committed offset; were a partition given
+        back to this worker, its messages would come again from there too.
+        """
+        revoked, self._revoked = self._revoked, set()
+        kept = [r for r in records if r.partition not in revoked]
+        if len(kept) < len(records):
+            log.info(
+                "records of revoked partitions left to their new owner",
+                extra={"records": len(records) - len(kept), "partitions": sorted(revoked)},
+            )
+        return kept
 
     def _write(self, records: Sequence[SourceRecord]) -> None:
         result = self.sink.write_batch(records)
