@@ -108,8 +108,8 @@ class LakeSettings(BaseModel):
     retry_max_seconds: float = Field(10.0, gt=0)
     # A dead worker's partitions move to the others after this.
     session_timeout_ms: int = Field(10_000, ge=1_000, le=300_000)
-    # A batch stalled on an unreachable store keeps its partitions this long before the
-    # worker leaves the group (librdkafka's max.poll.interval.ms).
+    # A worker that neither takes nor retries a batch for this long (it hangs) leaves the
+    # group (librdkafka's max.poll.interval.ms); a stalled batch keeps answering the group.
     max_stall_seconds: int = Field(1800, ge=60)
     lag_interval_seconds: float = Field(5.0, gt=0)
     row_group_rows: int = Field(4096, ge=256)

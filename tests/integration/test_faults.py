@@ -428,3 +428,62 @@ def test_a_worker_joining_while_a_batch_is_taken_gets_its_partitions_whole(
         stack.supervisor.stop(second)
         stack.supervisor.stop(first)
         stack.supervisor.start(stack.service(WRITER).spec())
+
+
+def test_a_stall_longer_than_the_poll_interval_keeps_the_partitions_and_a_join_abandons_it(
+    stack: Platform, tmp_path: Path
+) -> None:
+    hour = "2019-09-09-9"
+    write_hour(Hour.parse(hour), tmp_path, SynthConfig(events_per_hour=6000, seed=17))
+    stall = {"max_stall_seconds": "60", "batch_max_seconds": "2"}
+    one = worker_spec(stack, **stall)
+    port_two, port_three = _free_port(), _free_port()
+    two = worker_spec(stack, name="lake-writer-2", port=port_two, **stall)
+    three = worker_spec(stack, name="lake-writer-3", port=port_three, **stall)
+    logs = [LogTail(stack.supervisor.log_file(n)) for n in (WRITER, "lake-writer-2")]
+    minio = stack.service("minio")
+    stack.supervisor.stop(stack.service(WRITER).spec())
+    try:
+        stack.supervisor.start(one)
+        stack.supervisor.start(two)
+        deadline = time.monotonic() + 60
+        urls = [_lake_url(stack), f"http://{stack.settings.lake.web_host}:{port_two}"]
+        while not all(_assigned(url) for url in urls):
+            assert time.monotonic() < deadline, "both workers hold partitions"
+            time.sleep(0.5)
+        for log in logs:
+            list(log.new())  # what came before the stall
+        stack.supervisor.stop(minio.spec())
+        try:
+            [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
+            assert report.published == 6000
+            # 1. Longer than max.poll.interval (60 s) without a batch stored: the workers
+            #    answer their group between retries, so nobody loses its partitions.
+            time.sleep(75)
+            for log in logs:
+                gone = [e for e in log.new() if e.get("msg") == "partitions revoked"]
+                assert not gone, f"{log.path.name} lost partitions during the stall: {gone}"
+            # 2. A third worker joins: the partitions it gets are revoked from stalled
+            #    batches, which are abandoned rather than written on by two owners.
+            stack.supervisor.start(three)
+            abandoned = [
+                e
+                for log in logs
+                for e in log.new()
+                if e.get("msg", "").startswith("batch abandoned")
+            ]
+            deadline = time.monotonic() + 60
+            while not abandoned:
+                assert time.monotonic() < deadline, "no stalled batch was abandoned"
+                time.sleep(1)
+                abandoned = [
+                    e for log in logs for e in log.new()
+                    if e.get("msg", "").startswith("batch abandoned")
+                ]  # fmt: skip
+        finally:
+            stack.supervisor.start(minio.spec())
+        assert_lake_equals_source(wait_lake_holds(stack, tmp_path, [hour]))
+    finally:
+        for spec in (three, two, one):
+            stack.supervisor.stop(spec)
+        stack.supervisor.start(stack.service(WRITER).spec())

@@ -108,7 +108,13 @@ class LakeSink:
         self.last_error: str | None = None
         self.last_offsets: dict[int, int] = {}  # partition -> last offset handled
 
-    def _retry(self, step: str, records: Sequence[SourceRecord], action: Callable[[], T]) -> T:
+    def _retry(
+        self,
+        step: str,
+        records: Sequence[SourceRecord],
+        action: Callable[[], T],
+        wait: Callable[[float], None],
+    ) -> T:
         attempt = 0
         while True:
             try:
@@ -129,9 +135,9 @@ class LakeSink:
                            "partition": records[0].partition, "first_offset": records[0].offset,
                            "records": len(records)},
                 )  # fmt: skip
-                self.sleep(delay)
+                wait(delay)
             else:
-                if attempt:
+                if self.last_error is not None:  # the store answers again
                     self.last_error = None
                     self.metrics.stalled.set(0)
                 return value
@@ -192,18 +198,26 @@ class LakeSink:
         found = read_back(publisher.bootstrap, starts, identify, "the lake's dead letters")
         return {key for key in wanted if f"{key[0]}:{key[1]}" in found}
 
-    def write_batch(self, records: Sequence[SourceRecord]) -> BatchResult:
-        """Store ``records``; return only once their objects and dead letters are durable."""
+    def write_batch(
+        self, records: Sequence[SourceRecord], wait: Callable[[float], None] | None = None
+    ) -> BatchResult:
+        """Store ``records``; return only once their objects and dead letters are durable.
+
+        ``wait`` sleeps between the retries of a failing step (default: ``self.sleep``);
+        the consumer passes one that keeps answering its group meanwhile, and that raises
+        to abandon the batch if its partitions are taken away.
+        """
+        wait = wait or self.sleep
         if not records:
             return BatchResult((), ())
         self.metrics.events_in.inc(len(records))
         started = time.perf_counter()
         writer = self.writer
         partitions = {r.partition for r in records}
-        recoveries = self._retry("recovering", records, lambda: writer.recover(partitions))
+        recoveries = self._retry("recovering", records, lambda: writer.recover(partitions), wait)
         stored = {p: r.last_offset for p, r in recoveries.items()}
         batch = writer.prepare(records, stored)
-        self._retry("writing objects", records, lambda: writer.upload(batch))
+        self._retry("writing objects", records, lambda: writer.upload(batch), wait)
         if batch.dead_letters:
             # Only a batch whose intent recovery removed can have published letters
             # without storing its state: those are read back before publishing again.
@@ -212,10 +226,11 @@ class LakeSink:
                 "publishing dead letters",
                 records,
                 lambda: self._publish(batch.dead_letters, earlier),
+                wait,
             )
             if self.after_dead_letters is not None:
                 self.after_dead_letters()
-        self._retry("committing checkpoints", records, lambda: writer.commit(batch))
+        self._retry("committing checkpoints", records, lambda: writer.commit(batch), wait)
 
         removed = sum(len(r.removed) for r in recoveries.values())
         result = BatchResult(batch.files, batch.dead_letters, batch.skipped, removed)

@@ -16,6 +16,13 @@ writes one: a partition revoked while a batch is being taken leaves the batch
 (its records are not written here; the new owner reads them from the committed
 offset), so each partition has one writer at a time, the condition of
 :mod:`ghlake.lake.checkpoint`.
+
+A batch whose store is down is retried, and between the retries the consumer
+keeps answering its group (its partitions paused, so nothing new is taken): a
+long outage does not cost the worker its partitions, and were one of the
+batch's partitions revoked anyway (its session lost, an operator's
+reassignment), the batch is abandoned before another write, its offsets are
+not committed, and the partitions still held are read again from its start.
 """
 
 from __future__ import annotations
@@ -31,15 +38,20 @@ from collections.abc import Callable, Iterator, Sequence
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from ghlake.errors import GhLakeError
 from ghlake.lake.sink import LakeMetrics, LakeSink
 from ghlake.lake.writer import SourceRecord
 from ghlake.settings import Settings
 
-__all__ = ["LakeConsumer"]
+__all__ = ["BatchAbandonedError", "LakeConsumer"]
 
 log = logging.getLogger(__name__)
 
 _TAKE_CHUNK = 10_000
+
+
+class BatchAbandonedError(GhLakeError):
+    """Partitions of the batch being written were revoked: it must not be written on."""
 
 
 class LakeConsumer:
@@ -94,7 +106,10 @@ class LakeConsumer:
                 with _batch_memory():
                     records = self._take()
                     if records:
-                        self._write(records)
+                        try:
+                            self._write(records)
+                        except BatchAbandonedError as exc:
+                            self._rewind(records, str(exc))
                     del records
                 self._measure_lag()
         finally:
@@ -157,7 +172,8 @@ class LakeConsumer:
         return kept
 
     def _write(self, records: Sequence[SourceRecord]) -> None:
-        result = self.sink.write_batch(records)
+        self._revoked.clear()
+        result = self.sink.write_batch(records, wait=self._wait_answering_group)
         last: dict[int, int] = {}
         for record in records:
             if record.offset > last.get(record.partition, -1):
@@ -176,6 +192,43 @@ class LakeConsumer:
                    "removed": result.removed, "partitions": sorted(last),
                    "first_offset": records[0].offset, "last_offset": records[-1].offset},
         )  # fmt: skip
+
+    def _wait_answering_group(self, seconds: float) -> None:
+        """Sleep between two attempts of a failing step while serving the group.
+
+        The assigned partitions are paused, so ``consume()`` runs rebalances and resets
+        the poll interval without taking records; any it returns (fetched before the
+        pause) are read again later. Raises :class:`BatchAbandonedError` when a
+        rebalance took partitions away meanwhile.
+        """
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            self._consumer.pause(self._consumer.assignment())
+            try:
+                early = self._consumer.consume(_TAKE_CHUNK, min(remaining, 1.0))
+                firsts: dict[int, int] = {}
+                for record in _records(early):
+                    firsts.setdefault(record.partition, record.offset)
+                for partition, offset in firsts.items():
+                    self._consumer.seek(TopicPartition(self.topic, partition, offset))
+            finally:
+                self._consumer.resume(self._consumer.assignment())
+            if self._revoked:
+                revoked = sorted(self._revoked)
+                raise BatchAbandonedError(f"partitions {revoked} were revoked during a stall")
+
+    def _rewind(self, records: Sequence[SourceRecord], reason: str) -> None:
+        """Set the partitions still held back to the abandoned batch's first offsets."""
+        firsts: dict[int, int] = {}
+        for record in records:
+            firsts.setdefault(record.partition, record.offset)
+        held = {p: o for p, o in firsts.items() if p in self._assigned}
+        for partition, offset in sorted(held.items()):
+            self._consumer.seek(TopicPartition(self.topic, partition, offset))
+        log.warning(
+            "batch abandoned; partitions still held are read again from its start",
+            extra={"reason": reason, "records": len(records), "offsets": _by_partition(held)},
+        )
 
     def _commit(self, last: dict[int, int]) -> None:
         offsets = [TopicPartition(self.topic, p, o + 1) for p, o in sorted(last.items())]
