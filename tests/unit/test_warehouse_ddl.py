@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from ghlake.errors import ConfigError, WarehouseError
+from ghlake.events.schema import EVENT_TYPES
 from ghlake.settings import Settings
 from ghlake.warehouse.ddl import (
-    KNOWN_EVENT_TYPES,
     bootstrap_statements,
     load_migrations,
     render_pipeline,
@@ -75,7 +75,7 @@ def test_github_events_has_every_column_of_the_public_dataset(settings: Settings
         assert f"\n    {name} " in create, name
     for extra in ("event_id", "actor_id", "repo_id", "source_hour"):
         assert f"\n    {extra} " in create
-    for event_type in KNOWN_EVENT_TYPES:
+    for event_type in EVENT_TYPES:
         assert f"'{event_type}'" in create
 
 

@@ -23,10 +23,10 @@ from string import Template
 from typing import Literal
 
 from ghlake.errors import ConfigError
+from ghlake.events.schema import EVENT_TYPES
 from ghlake.settings import Settings
 
 __all__ = [
-    "KNOWN_EVENT_TYPES",
     "Migration",
     "PipelineDdl",
     "Target",
@@ -38,15 +38,6 @@ __all__ = [
 ]
 
 Target = Literal["embedded", "server"]
-
-# The event_type Enum of the public dataset, in its numbering.
-KNOWN_EVENT_TYPES = (
-    "CommitCommentEvent", "CreateEvent", "DeleteEvent", "ForkEvent", "GollumEvent",
-    "IssueCommentEvent", "IssuesEvent", "MemberEvent", "PublicEvent", "PullRequestEvent",
-    "PullRequestReviewCommentEvent", "PushEvent", "ReleaseEvent", "SponsorshipEvent",
-    "WatchEvent", "GistEvent", "FollowEvent", "DownloadEvent", "PullRequestReviewEvent",
-    "ForkApplyEvent", "Event", "TeamAddEvent",
-)  # fmt: skip
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _STATEMENT_END = re.compile(r";[ \t]*(?:\n|$)")
@@ -106,7 +97,7 @@ def _values(settings: Settings, target: Target) -> dict[str, str]:
         "max_block_size": "65536",
         "num_consumers": str(consumers),
         "thread_per_consumer": "0" if target == "embedded" else "1",
-        "known_types": ", ".join(f"'{name}'" for name in KNOWN_EVENT_TYPES),
+        "known_types": ", ".join(f"'{name}'" for name in EVENT_TYPES),
     }
 
 

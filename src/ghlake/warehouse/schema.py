@@ -10,9 +10,8 @@ import re
 from importlib import resources
 
 from ghlake.errors import InvalidInputError
-from ghlake.warehouse.ddl import KNOWN_EVENT_TYPES
 
-__all__ = ["KNOWN_EVENT_TYPES", "named_query", "query_names"]
+__all__ = ["named_query", "query_names"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
