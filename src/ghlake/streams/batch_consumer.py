@@ -62,12 +62,12 @@ class LakeConsumer:
         settings: Settings,
         sink: LakeSink,
         metrics: LakeMetrics,
-        pause_before_commit: float = 0.0,
+        before_commit: Callable[[], None] | None = None,
     ) -> None:
         self.topic = settings.kafka.topic
         # Fault injection for the kill -9 tests: a window between a batch's checkpoints
-        # and its offset commit that a test can hit deterministically. 0 in production.
-        self.pause_before_commit = pause_before_commit
+        # and its offset commit that a test can hit deterministically. None in production.
+        self.before_commit = before_commit
         self.lake = settings.lake
         self.sink = sink
         self.metrics = metrics
@@ -178,12 +178,8 @@ class LakeConsumer:
         for record in records:
             if record.offset > last.get(record.partition, -1):
                 last[record.partition] = record.offset
-        if self.pause_before_commit > 0:
-            log.warning(
-                "failpoint: pausing before the offset commit",
-                extra={"seconds": self.pause_before_commit, "offsets": _by_partition(last)},
-            )
-            time.sleep(self.pause_before_commit)
+        if self.before_commit is not None:
+            self.before_commit()
         self._commit(last)
         log.info(
             "batch stored",

@@ -48,11 +48,9 @@ FAILPOINT_PAUSE_BEFORE_COMMIT = "GHLAKE_FAILPOINT_PAUSE_BEFORE_COMMIT"
 FAILPOINT_PAUSE_AFTER_DEAD_LETTERS = "GHLAKE_FAILPOINT_PAUSE_AFTER_DEAD_LETTERS"
 
 
-def _failpoint(name: str) -> float:
-    return float(os.environ.get(name, "0") or 0)
-
-
-def _pause(seconds: float, what: str) -> Callable[[], None] | None:
+def _failpoint(name: str, what: str) -> Callable[[], None] | None:
+    """A pause of the seconds in environment variable ``name`` (None when unset or 0)."""
+    seconds = float(os.environ.get(name, "0") or 0)
     if seconds <= 0:
         return None
 
@@ -63,16 +61,18 @@ def _pause(seconds: float, what: str) -> Callable[[], None] | None:
     return pause
 
 
-def _pause_after_first_object(seconds: float) -> Callable[[WrittenFile, int], None] | None:
-    if seconds <= 0:
+def _after_first_object(
+    pause: Callable[[], None] | None,
+) -> Callable[[WrittenFile, int], None] | None:
+    """``pause`` after the first object of each batch."""
+    if pause is None:
         return None
 
-    def pause(file: WrittenFile, position: int) -> None:
+    def on_object(file: WrittenFile, position: int) -> None:
         if position == 0:
-            log.warning("failpoint: pausing after the first object", extra={"key": file.key})
-            time.sleep(seconds)
+            pause()
 
-    return pause
+    return on_object
 
 
 class _ConsumerService(Service):
@@ -123,18 +123,18 @@ def create_lake_app(settings: Settings) -> faust.App:
             ObjectStore.from_settings(settings),
             settings.kafka.topic,
             lake.prefix,
-            on_object=_pause_after_first_object(_failpoint(FAILPOINT_PAUSE_AFTER_FIRST_OBJECT)),
+            on_object=_after_first_object(
+                _failpoint(FAILPOINT_PAUSE_AFTER_FIRST_OBJECT, "after the first object")
+            ),
             row_group_rows=lake.row_group_rows,
         ),
         EventPublisher(settings.kafka),
         metrics,
         retry_max_seconds=lake.retry_max_seconds,
-        after_dead_letters=_pause(
-            _failpoint(FAILPOINT_PAUSE_AFTER_DEAD_LETTERS), "after the dead letters"
-        ),
+        after_dead_letters=_failpoint(FAILPOINT_PAUSE_AFTER_DEAD_LETTERS, "after the dead letters"),
     )
-    pause = _failpoint(FAILPOINT_PAUSE_BEFORE_COMMIT)
-    consumer = LakeConsumer(settings, sink, metrics, pause_before_commit=pause)
+    before_commit = _failpoint(FAILPOINT_PAUSE_BEFORE_COMMIT, "before the offset commit")
+    consumer = LakeConsumer(settings, sink, metrics, before_commit=before_commit)
     app.add_dependency(_ConsumerService(app, consumer))
 
     @app.page("/healthz")
