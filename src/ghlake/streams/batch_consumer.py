@@ -202,11 +202,7 @@ class LakeConsumer:
             self._consumer.pause(self._consumer.assignment())
             try:
                 early = self._consumer.consume(_TAKE_CHUNK, min(remaining, 1.0))
-                firsts: dict[int, int] = {}
-                for record in _records(early):
-                    firsts.setdefault(record.partition, record.offset)
-                for partition, offset in firsts.items():
-                    self._consumer.seek(TopicPartition(self.topic, partition, offset))
+                self._seek(_first_offsets(_records(early)))
             finally:
                 self._consumer.resume(self._consumer.assignment())
             if self._revoked:
@@ -215,16 +211,17 @@ class LakeConsumer:
 
     def _rewind(self, records: Sequence[SourceRecord], reason: str) -> None:
         """Set the partitions still held back to the abandoned batch's first offsets."""
-        firsts: dict[int, int] = {}
-        for record in records:
-            firsts.setdefault(record.partition, record.offset)
-        held = {p: o for p, o in firsts.items() if p in self._assigned}
-        for partition, offset in sorted(held.items()):
-            self._consumer.seek(TopicPartition(self.topic, partition, offset))
+        held = {p: o for p, o in _first_offsets(records).items() if p in self._assigned}
+        self._seek(held)
         log.warning(
             "batch abandoned; partitions still held are read again from its start",
             extra={"reason": reason, "records": len(records), "offsets": _by_partition(held)},
         )
+
+    def _seek(self, offsets: dict[int, int]) -> None:
+        """Make each partition's next record the one at its offset in ``offsets``."""
+        for partition, offset in sorted(offsets.items()):
+            self._consumer.seek(TopicPartition(self.topic, partition, offset))
 
     def _commit(self, last: dict[int, int]) -> None:
         offsets = [TopicPartition(self.topic, p, o + 1) for p, o in sorted(last.items())]
@@ -288,6 +285,14 @@ def _batch_memory() -> Iterator[None]:
         trim = _malloc_trim()
         if trim is not None:
             trim(0)
+
+
+def _first_offsets(records: Sequence[SourceRecord]) -> dict[int, int]:
+    """Each partition's first offset among ``records`` (they come in offset order)."""
+    firsts: dict[int, int] = {}
+    for record in records:
+        firsts.setdefault(record.partition, record.offset)
+    return firsts
 
 
 def _by_partition(offsets: dict[int, int], add: int = 0) -> dict[str, int]:
