@@ -143,9 +143,9 @@ class _ObjectEncoder:
         self.parquet = pq.ParquetWriter(self.sink, self.rows.schema, compression="zstd")
         self.source_hours: Counter[str] = Counter()
 
-    def add(self, row: tuple[object, ...], source_hour: str) -> None:
+    def add(self, row: tuple[object, ...]) -> None:
         self.rows.add_row(row)
-        self.source_hours[source_hour] += 1
+        self.source_hours[row[SOURCE_HOUR_INDEX]] += 1
         for batch in self.rows.drain():
             self.parquet.write_batch(batch)
 
@@ -240,7 +240,7 @@ class LakeWriter:
             encoder = encoders.get((partition, hour))
             if encoder is None:
                 encoder = encoders[(partition, hour)] = _ObjectEncoder(self.row_group_rows)
-            encoder.add((*row, partition, offset, record.value), row[SOURCE_HOUR_INDEX])
+            encoder.add((*row, partition, offset, record.value))
 
         batches = []
         for partition, (first, last) in sorted(spans.items()):
