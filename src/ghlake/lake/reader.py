@@ -1,13 +1,15 @@
 """Reading the lake back: counts for reconciliation, partitions for verification.
 
-Objects are read through ranged GETs (:class:`ObjectFile`): Parquet puts its
-metadata in a footer and each column of a row group in one contiguous chunk,
-so reading two columns of an object fetches the footer and those chunks, not
-the whole object (whose original ``raw`` lines are most of its bytes).
 Counting events per source hour needs only the footers: the writer puts each
-object's count per source hour there (:data:`SOURCE_HOURS_KEY`). Objects written
-before that are counted from row-group statistics, reading the ``source_hour``
-column of a row group only where it holds several hours.
+object's count per source hour there (:data:`SOURCE_HOURS_KEY`), and
+:class:`ObjectFile` reads an object through ranged GETs, so only the footer is
+fetched, not the object (whose original ``raw`` lines are most of its bytes).
+Objects written before that are counted from row-group statistics, reading the
+``source_hour`` column of a row group only where it holds several hours.
+
+Verification reads whole objects instead: it needs several columns of every row
+group, one GET each, and on MinIO those GETs cost more than the bytes they save
+(3 columns of 18 objects: 0.45 s ranged, 0.17 s whole).
 """
 
 from __future__ import annotations
@@ -108,4 +110,4 @@ def read_event_hour(
 ) -> Iterator[tuple[str, pa.Table]]:
     """(key, table of ``columns``) for every Parquet object of one event-hour partition."""
     for info in _parquet_objects(store, f"{partition_path(prefix, hour_start)}/"):
-        yield info.key, open_parquet(store, info).read(columns=list(columns))
+        yield info.key, pq.read_table(io.BytesIO(store.get(info.key)), columns=list(columns))
