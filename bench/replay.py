@@ -31,14 +31,14 @@ from pathlib import Path
 from broker import private_broker  # bench/broker.py, beside this script
 
 from ghlake.hours import Hour
+from ghlake.ingest.replay import Replayer
 from ghlake.kafka.producer import EventPublisher
 from ghlake.kafka.topics import TopicSpec, ensure_topics
 from ghlake.ledger import Ledger
-from ghlake.replay import Replayer
 from ghlake.services.kafka_broker import java_argv
 from ghlake.settings import Settings
 from ghlake.sources.archive import HourFetcher, LocalArchive
-from ghlake.sources.synthetic import SynthConfig, write_hour
+from ghlake.synth import SynthConfig, write_hour
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = (ROOT / ".." / "shared" / "data" / "gharchive").resolve()

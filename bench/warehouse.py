@@ -39,7 +39,7 @@ from ghlake.hours import Hour
 from ghlake.kafka.producer import Provenance
 from ghlake.platform import Platform
 from ghlake.settings import Settings
-from ghlake.sources.synthetic import SynthConfig, write_hour
+from ghlake.synth import SynthConfig, write_hour
 
 
 def _free_ports(count: int) -> list[int]:

@@ -25,7 +25,7 @@ from ghlake.settings import Settings
 from ghlake.warehouse import dashboards
 from ghlake.warehouse.engine import ChdbEngine
 from ghlake.warehouse.migrations import migrate
-from ghlake.warehouse.schema import named_query
+from ghlake.warehouse.queries import named_query
 
 GENERATE = """
 INSERT INTO ghlake.github_events

@@ -14,11 +14,11 @@ from functools import cached_property
 
 from ghlake.errors import ServiceError
 from ghlake.hours import Hour
+from ghlake.ingest.replay import HourReport, LineProgress, Replayer
 from ghlake.kafka.producer import EventPublisher
 from ghlake.lake.reader import count_by_source_hour
 from ghlake.lake.store import ObjectStore
 from ghlake.ledger import Ledger
-from ghlake.replay import HourReport, LineProgress, Replayer
 from ghlake.services.stack import StackService, stack_services
 from ghlake.services.supervisor import ServiceStatus, Supervisor
 from ghlake.settings import Settings

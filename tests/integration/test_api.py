@@ -15,7 +15,7 @@ import pytest
 from ghlake.hours import Hour
 from ghlake.platform import HourCounts, Platform
 from ghlake.sources.archive import gunzip_lines, open_archive
-from ghlake.sources.synthetic import SynthConfig, write_hour
+from ghlake.synth import SynthConfig, write_hour
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -11,7 +11,7 @@ import pytest
 
 from ghlake.hours import Hour
 from ghlake.platform import HourCounts, Platform
-from ghlake.sources.synthetic import SynthConfig, write_hour
+from ghlake.synth import SynthConfig, write_hour
 from tests.conftest import read_dead_letters
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

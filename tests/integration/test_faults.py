@@ -29,13 +29,13 @@ from ghlake.lake.verify import HourVerification, verify_hour
 from ghlake.platform import Platform
 from ghlake.services.supervisor import ProcessSpec
 from ghlake.sources.archive import open_archive
-from ghlake.sources.synthetic import SynthConfig, write_hour
-from ghlake.sources.synthetic.hourfile import generate_hour
 from ghlake.streams.lake_app import (
     FAILPOINT_PAUSE_AFTER_DEAD_LETTERS,
     FAILPOINT_PAUSE_AFTER_FIRST_OBJECT,
     FAILPOINT_PAUSE_BEFORE_COMMIT,
 )
+from ghlake.synth import SynthConfig, write_hour
+from ghlake.synth.hourfile import generate_hour
 from tests.conftest import read_dead_letters
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -22,8 +22,8 @@ from ghlake.lake.listing import list_partitions
 from ghlake.lake.reader import count_by_source_hour, open_parquet
 from ghlake.lake.schema import LAKE_SCHEMA
 from ghlake.platform import HourCounts, Platform
-from ghlake.sources.synthetic import SynthConfig
-from ghlake.sources.synthetic.hourfile import generate_hour
+from ghlake.synth import SynthConfig
+from ghlake.synth.hourfile import generate_hour
 from ghlake.warehouse.client import WarehouseClient
 from tests.conftest import read_dead_letters
 from tests.integration.test_faults import assert_lake_equals_source, wait_lake_holds

@@ -20,8 +20,8 @@ from ghlake.lake.reader import count_by_source_hour
 from ghlake.lake.schema import LAKE_SCHEMA, SOURCE_HOURS_KEY
 from ghlake.lake.writer import LakeWriter, SourceRecord
 from ghlake.platform import Platform
-from ghlake.sources.synthetic import SynthConfig
-from ghlake.sources.synthetic.hourfile import generate_hour
+from ghlake.synth import SynthConfig
+from ghlake.synth.hourfile import generate_hour
 
 pytestmark = [pytest.mark.integration]
 

@@ -20,7 +20,7 @@ from confluent_kafka import Consumer, TopicPartition
 from ghlake.hours import Hour, hour_range
 from ghlake.kafka.readback import end_offsets, header_map
 from ghlake.platform import Platform
-from ghlake.sources.synthetic import SynthConfig, generate_hour, write_hour
+from ghlake.synth import SynthConfig, generate_hour, write_hour
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

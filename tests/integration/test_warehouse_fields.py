@@ -22,7 +22,7 @@ import pytest
 from ghlake.hours import Hour
 from ghlake.kafka.producer import Provenance
 from ghlake.platform import HourCounts, Platform
-from ghlake.sources.synthetic import SynthConfig, write_hour
+from ghlake.synth import SynthConfig, write_hour
 from ghlake.warehouse.client import WarehouseClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

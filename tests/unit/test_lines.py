@@ -75,7 +75,7 @@ def test_unknown_shapes_are_dead_letters() -> None:
 
 
 def test_pacer_spaces_events_by_created_at_times_speed() -> None:
-    from ghlake.replay import Pacer  # noqa: PLC0415
+    from ghlake.ingest.replay import Pacer  # noqa: PLC0415
 
     now = [100.0]
     slept: list[float] = []

@@ -29,8 +29,8 @@ from ghlake.events.normalize import (
 )
 from ghlake.events.schema import EVENT_COLUMNS, EVENT_SCHEMA, EVENT_TYPES, clickhouse_columns
 from ghlake.hours import Hour
-from ghlake.sources.synthetic import SynthConfig
-from ghlake.sources.synthetic.hourfile import generate_hour
+from ghlake.synth import SynthConfig
+from ghlake.synth.hourfile import generate_hour
 
 REAL_FILES = sorted(
     p.name for p in (Path(__file__).resolve().parents[3] / "shared/data/gharchive").glob("*.gz")

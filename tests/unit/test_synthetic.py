@@ -19,8 +19,8 @@ import pytest
 
 from ghlake.errors import InvalidInputError
 from ghlake.hours import Hour, hour_range
-from ghlake.sources.synthetic import SynthConfig, SynthHourResult, generate_hour, write_hour
-from ghlake.sources.synthetic.eras import EVENT_TYPES, event_id_range, type_mix
+from ghlake.synth import SynthConfig, SynthHourResult, generate_hour, write_hour
+from ghlake.synth.eras import EVENT_TYPES, event_id_range, type_mix
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GHARCHIVE = (REPO_ROOT / "../shared/data/gharchive").resolve()

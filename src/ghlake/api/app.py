@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from ghlake import __version__
 from ghlake.api.routes import archive, health, reconcile, replays, warehouse
 from ghlake.errors import GhLakeError, InvalidInputError
-from ghlake.jobs import ReplayJobs
+from ghlake.ingest.jobs import ReplayJobs
 from ghlake.platform import Platform
 from ghlake.settings import Settings
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ghlake.jobs import ReplayJobs
+from ghlake.ingest.jobs import ReplayJobs
 from ghlake.platform import Platform
 
 __all__ = ["JobsDep", "PlatformDep", "TokenDep"]

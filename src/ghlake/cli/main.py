@@ -22,9 +22,9 @@ from ghlake.cli.poll import poll
 from ghlake.cli.warehouse import warehouse_app
 from ghlake.errors import GhLakeError
 from ghlake.hours import Hour, hour_range
+from ghlake.ingest.replay import HourReport
 from ghlake.logs import configure_logging
 from ghlake.platform import HourCounts, Platform
-from ghlake.replay import HourReport
 from ghlake.services.supervisor import ServiceStatus
 
 __all__ = ["app", "run"]
@@ -181,7 +181,7 @@ def synth(
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Write realistic GH Archive hour files for offline runs and volume."""
-    from ghlake.sources.synthetic import SynthConfig, write_hour  # noqa: PLC0415
+    from ghlake.synth import SynthConfig, write_hour  # noqa: PLC0415
 
     first = Hour.parse(from_)
     hours = list(hour_range(first, Hour.parse(to) if to else first))
@@ -243,7 +243,7 @@ def demo(
     ] = 300,
 ) -> None:
     """The main job: start the stack, stream hours end to end, print reconciled counts."""
-    from ghlake.pipeline import plan_source  # noqa: PLC0415
+    from ghlake.ingest.demo import plan_source  # noqa: PLC0415
 
     platform = load_platform()
     with console.status("starting ghlake") as status:

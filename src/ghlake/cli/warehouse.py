@@ -18,7 +18,7 @@ warehouse_app = typer.Typer(help="The ClickHouse warehouse (embedded chDB).", no
 @warehouse_app.command("serve")
 def serve() -> None:
     """Run the warehouse service (owns the chDB engine) in the foreground."""
-    from ghlake.api.warehouse_app import create_warehouse_app  # noqa: PLC0415
+    from ghlake.warehouse_api.app import create_warehouse_app  # noqa: PLC0415
 
     settings = load_settings()
     serve_app(create_warehouse_app(settings), settings.warehouse.host, settings.warehouse.port)

@@ -31,7 +31,7 @@ committed offset, whatever the new batch boundaries; a crash after 6 leaves
 records that the next owner skips (2). Either way each event is in the lake
 once. The protocol relies on one writer per partition at a time, which the
 consumer group gives: the lake consumer never writes a partition it no longer
-holds (:mod:`ghlake.streams.batch_consumer`). Replaying the topic into an existing
+holds (:mod:`ghlake.lake.consumer`). Replaying the topic into an existing
 lake therefore adds nothing; to rebuild the lake, delete ``<prefix>/`` and
 ``_checkpoints/<prefix>/`` first. Checkpoints belong to one incarnation of
 the topic: a topic deleted and created again restarts its offsets at 0 and

@@ -1,6 +1,6 @@
 """Turning a batch of topic records into typed Parquet objects in the lake.
 
-The writer is pure of Kafka: the lake consumer (:mod:`ghlake.streams.batch_consumer`)
+The writer is pure of Kafka: the lake consumer (:mod:`ghlake.lake.consumer`)
 hands it records with their partition and offset and commits the offsets only
 after the sink has gone through the writer's steps, in this order (the protocol is explained
 in :mod:`ghlake.lake.checkpoint`):

@@ -6,7 +6,7 @@ serves ``/healthz`` and Prometheus ``/metrics`` on ``GHLAKE_LAKE__WEB_PORT``
 per partition) and starts and stops the :class:`LakeConsumer`, which takes
 whole batches of the topic from the lake writers' consumer group, writes them
 through :class:`LakeSink` and commits their offsets only once the objects and
-checkpoints are stored (see :mod:`ghlake.streams.batch_consumer` for why the
+checkpoints are stored (see :mod:`ghlake.lake.consumer` for why the
 batches do not come through a Faust agent's per-message stream). Several
 workers in the group share the partitions. A consumer that fails crashes the
 worker, so a supervisor sees it.
@@ -26,11 +26,11 @@ from mode import Service
 from prometheus_client import generate_latest
 
 from ghlake.kafka.producer import EventPublisher
+from ghlake.lake.consumer import LakeConsumer
 from ghlake.lake.sink import LakeMetrics, LakeSink
 from ghlake.lake.store import ObjectStore
 from ghlake.lake.writer import LakeWriter, WrittenFile
 from ghlake.settings import Settings
-from ghlake.streams.batch_consumer import LakeConsumer
 
 __all__ = [
     "FAILPOINT_PAUSE_AFTER_DEAD_LETTERS",

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from ghlake.api.deps import PlatformDep
 from ghlake.errors import InvalidInputError
 from ghlake.hours import Hour
-from ghlake.mirror import gzip_stream, range_lines
+from ghlake.lake.export import gzip_stream, range_lines
 
 __all__ = ["router"]
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ghlake.api.deps import JobsDep, PlatformDep, TokenDep
 from ghlake.errors import InvalidInputError
 from ghlake.hours import Hour
-from ghlake.jobs import ReplayRequest
+from ghlake.ingest.jobs import ReplayRequest
 from ghlake.ledger import JobRecord
 
 __all__ = ["router"]

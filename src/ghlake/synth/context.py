@@ -13,9 +13,9 @@ import random
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from ghlake.sources.synthetic.eras import Shape, counter_at, main_branch_share
-from ghlake.sources.synthetic.objects import Objects
-from ghlake.sources.synthetic.population import Account, Population, Repo
+from ghlake.synth.eras import Shape, counter_at, main_branch_share
+from ghlake.synth.objects import Objects
+from ghlake.synth.population import Account, Population, Repo
 
 __all__ = ["Counters", "HourContext"]
 

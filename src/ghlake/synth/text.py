@@ -12,7 +12,7 @@ import math
 import random
 from collections.abc import Sequence
 
-from ghlake.sources.synthetic.words import (
+from ghlake.synth.words import (
     BRANCH_WORDS,
     DIRS,
     EMAIL_HOSTS,

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from ghlake.hours import Hour, hour_range
-from ghlake.sources.synthetic import SynthConfig, write_hour
+from ghlake.synth import SynthConfig, write_hour
 
 __all__ = ["DEFAULT_MIRROR", "SourcePlan", "plan_source"]
 

@@ -39,8 +39,8 @@ from ghlake.warehouse.dashboards import NamedCall
 from ghlake.warehouse.engine import ChdbEngine
 from ghlake.warehouse.migrations import migrate, migration_status
 from ghlake.warehouse.offsets import rewind_to_earliest
+from ghlake.warehouse.queries import named_query
 from ghlake.warehouse.readonly import DEFAULT_LIMITS, ReadOnlyLimits
-from ghlake.warehouse.schema import named_query
 
 __all__ = ["SqlRequest", "create_warehouse_app"]
 

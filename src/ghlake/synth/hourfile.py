@@ -18,8 +18,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ghlake.hours import Hour
-from ghlake.sources.synthetic.config import SynthConfig
-from ghlake.sources.synthetic.generator import iter_events
+from ghlake.synth.config import SynthConfig
+from ghlake.synth.generator import iter_events
 
 __all__ = ["SynthHourResult", "generate_hour", "write_hour"]
 

@@ -11,8 +11,8 @@ import base64
 from datetime import date
 from typing import Any
 
-from ghlake.sources.synthetic.eras import Shape
-from ghlake.sources.synthetic.population import Account, Repo, RepoDetails, details
+from ghlake.synth.eras import Shape
+from ghlake.synth.population import Account, Repo, RepoDetails, details
 
 __all__ = ["API", "Json", "Objects", "node_id", "stamp"]
 

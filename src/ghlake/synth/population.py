@@ -16,8 +16,8 @@ from bisect import bisect_right
 from itertools import accumulate
 from typing import NamedTuple
 
-from ghlake.sources.synthetic.config import MAX_ACCOUNTS, MAX_REPOSITORIES, SynthConfig
-from ghlake.sources.synthetic.text import (
+from ghlake.synth.config import MAX_ACCOUNTS, MAX_REPOSITORIES, SynthConfig
+from ghlake.synth.text import (
     LANGUAGES,
     LICENSES,
     REPO_WORDS,

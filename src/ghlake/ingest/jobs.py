@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from ghlake.errors import GhLakeError, InvalidInputError
 from ghlake.hours import Hour, hour_range
+from ghlake.ingest.replay import HourReport
 from ghlake.ledger import JobRecord
 from ghlake.platform import Platform
-from ghlake.replay import HourReport
 
 __all__ = ["ReplayJobs", "ReplayRequest"]
 

@@ -9,11 +9,11 @@ same object without that block, as in the real files.
 
 from __future__ import annotations
 
-from ghlake.sources.synthetic import text
-from ghlake.sources.synthetic.context import HourContext
-from ghlake.sources.synthetic.items import labels
-from ghlake.sources.synthetic.objects import API, WEB, Json, node_id, stamp
-from ghlake.sources.synthetic.population import Account, Repo, details
+from ghlake.synth import text
+from ghlake.synth.context import HourContext
+from ghlake.synth.items import labels
+from ghlake.synth.objects import API, WEB, Json, node_id, stamp
+from ghlake.synth.population import Account, Repo, details
 
 __all__ = ["pull_request", "review", "review_comment"]
 

@@ -8,14 +8,14 @@ the pipeline and to give tests whole hours without shipping real data.
 Usage::
 
     from ghlake.hours import Hour
-    from ghlake.sources.synthetic import SynthConfig, write_hour
+    from ghlake.synth import SynthConfig, write_hour
 
     result = write_hour(Hour.parse("2015-01-01-1"), Path("lake/raw"), SynthConfig(seed=7))
 """
 
 from __future__ import annotations
 
-from ghlake.sources.synthetic.config import SynthConfig
-from ghlake.sources.synthetic.hourfile import SynthHourResult, generate_hour, write_hour
+from ghlake.synth.config import SynthConfig
+from ghlake.synth.hourfile import SynthHourResult, generate_hour, write_hour
 
 __all__ = ["SynthConfig", "SynthHourResult", "generate_hour", "write_hour"]

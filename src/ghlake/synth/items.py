@@ -6,10 +6,10 @@ left out when ``shape.trimmed``. Pull requests and reviews live in pulls.py.
 
 from __future__ import annotations
 
-from ghlake.sources.synthetic import text
-from ghlake.sources.synthetic.context import HourContext
-from ghlake.sources.synthetic.objects import API, WEB, Json, node_id, stamp
-from ghlake.sources.synthetic.population import Account, Repo
+from ghlake.synth import text
+from ghlake.synth.context import HourContext
+from ghlake.synth.objects import API, WEB, Json, node_id, stamp
+from ghlake.synth.population import Account, Repo
 
 __all__ = ["commit_comment", "issue", "issue_comment", "labels", "release"]
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from ghlake.sources.synthetic import items, pulls, text
-from ghlake.sources.synthetic.context import HourContext
-from ghlake.sources.synthetic.objects import API, WEB, Json
-from ghlake.sources.synthetic.population import Account, Repo, details
+from ghlake.synth import items, pulls, text
+from ghlake.synth.context import HourContext
+from ghlake.synth.objects import API, WEB, Json
+from ghlake.synth.population import Account, Repo, details
 
 __all__ = ["BUILDERS", "INSIDER_SHARE", "Draft"]
 

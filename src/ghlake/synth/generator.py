@@ -20,11 +20,11 @@ import orjson
 
 from ghlake.errors import InvalidInputError
 from ghlake.hours import Hour
-from ghlake.sources.synthetic.config import SynthConfig
-from ghlake.sources.synthetic.context import Counters, HourContext
-from ghlake.sources.synthetic.eras import event_id_range, shape_for, type_mix
-from ghlake.sources.synthetic.payloads import BUILDERS, INSIDER_SHARE, Draft
-from ghlake.sources.synthetic.population import Population
+from ghlake.synth.config import SynthConfig
+from ghlake.synth.context import Counters, HourContext
+from ghlake.synth.eras import event_id_range, shape_for, type_mix
+from ghlake.synth.payloads import BUILDERS, INSIDER_SHARE, Draft
+from ghlake.synth.population import Population
 
 __all__ = ["SWAP_RATE", "hour_rng", "iter_events"]
 

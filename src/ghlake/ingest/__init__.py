@@ -1,0 +1,1 @@
+"""Getting events in: replaying GH Archive hours, replay jobs, reconciliation, the demo plan."""
