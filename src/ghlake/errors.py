@@ -2,18 +2,32 @@
 
 ::
 
-    GhLakeError                      anything ghlake knows how to explain
-    ├── ConfigError                  settings that cannot work (default secret in prod, bad path)
-    ├── InvalidInputError            a user-supplied value is malformed (hour, range, topic)
-    ├── SourceError                  an archive hour or feed could not be read
-    ├── ServiceError                 a local service failed to install, start or answer
-    ├── StorageError                 the object store refused or lost a request
-    └── WarehouseError               the ClickHouse engine rejected a statement
+    GhLakeError                          anything ghlake knows how to explain
+    ├── ConfigError                      settings that cannot work (a dev secret in prod)
+    ├── InvalidInputError                a user-supplied value is malformed (hour, range, topic)
+    │   └── MalformedEventError          a line that is not a GH Archive event (dead-lettered)
+    ├── SourceError                      an archive hour or feed could not be read
+    │   ├── HourMissingError             the hour is in no archive (sources.archive)
+    │   ├── TransientSourceError  [T]    a mirror failed or timed out (sources.archive)
+    │   └── LiveFeedError                the Events API refused a request (sources.live_client)
+    │       └── TransientLiveFeedError [T]  rate limited, 5xx, unreachable
+    ├── ServiceError                     a local service failed to install, start or answer
+    │   ├── DeliveryError         [T]    the broker did not acknowledge a message (kafka.producer)
+    │   ├── PublishCancelledError        a replay was asked to stop mid-hour (kafka.producer)
+    │   ├── ReadBackError         [T]    the topic could not be read back (kafka.readback)
+    │   ├── RewindError           [T]    a consumer group could not be rewound (warehouse.offsets)
+    │   └── WarehouseUnavailableError [T]  the warehouse service does not answer
+    ├── StorageError                     the object store refused or lost a request
+    │   └── TransientStorageError [T]    the object store is unreachable or overloaded
+    ├── WarehouseError                   the ClickHouse engine rejected a statement
+    ├── BatchAbandonedError              a lake batch lost its partitions (lake.consumer)
+    └── PollStoppedError                 the live poller was asked to stop (sources.live_client)
 
-Any of them may also carry :class:`Transient`, which marks a failure worth
+``[T]`` marks classes that also carry :class:`Transient`: a failure worth
 retrying (a broker or MinIO that is down now may be up in a second). Only
 transient errors are retried; everything else is terminal. Third-party errors
-are translated at the boundary with ``raise ... from exc``.
+are translated at the boundary with ``raise ... from exc``. An edge answers by
+kind (:func:`http_status`): bad input 4xx, transient 503, anything else 500.
 """
 
 from __future__ import annotations
@@ -22,12 +36,14 @@ __all__ = [
     "ConfigError",
     "GhLakeError",
     "InvalidInputError",
+    "MalformedEventError",
     "ServiceError",
     "SourceError",
     "StorageError",
     "Transient",
     "TransientStorageError",
     "WarehouseError",
+    "http_status",
     "is_transient",
 ]
 
@@ -46,6 +62,14 @@ class ConfigError(GhLakeError):
 
 class InvalidInputError(GhLakeError, ValueError):
     """A value supplied by a user or caller is malformed."""
+
+
+class MalformedEventError(InvalidInputError):
+    """A line that is not a GH Archive event; ``reason`` says why in a few words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class SourceError(GhLakeError):
@@ -71,3 +95,16 @@ class WarehouseError(GhLakeError):
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` marks a failure worth retrying."""
     return isinstance(exc, Transient)
+
+
+def http_status(exc: BaseException, invalid: int = 422) -> int:
+    """The HTTP status an edge answers ``exc`` with, by its kind.
+
+    Bad input answers ``invalid`` (a 4xx: 422 in the public API, as FastAPI's own
+    validation does), a transient failure 503 (retry later), anything else 500.
+    """
+    if isinstance(exc, InvalidInputError):
+        return invalid
+    if is_transient(exc):
+        return 503
+    return 500

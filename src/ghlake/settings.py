@@ -253,6 +253,11 @@ class Settings(BaseSettings):
         return self.home.resolve()
 
     @property
+    def warehouse_path(self) -> Path:
+        """The embedded chDB database (one process holds it: the warehouse service)."""
+        return self.state_dir / "warehouse" / "chdb"
+
+    @property
     def minio_access_key(self) -> str:
         """The access key (always set after validation)."""
         assert self.minio.access_key is not None

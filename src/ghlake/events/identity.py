@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from ghlake.errors import MalformedEventError
+
 __all__ = [
     "EventBasics",
     "IdentityFields",
@@ -26,14 +28,6 @@ __all__ = [
     "parse_event",
     "parse_timestamp",
 ]
-
-
-class MalformedEventError(ValueError):
-    """A line that is not a GH Archive event; ``reason`` says why in a few words."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
