@@ -1,5 +1,5 @@
 # The few commands the README names. Everything installs itself on first use.
-.PHONY: install run test lint up down status bench clean
+.PHONY: install run test lint lock up down status bench clean
 
 install:
 	scripts/install.sh
@@ -8,13 +8,20 @@ run: install  ## the main job: stack up, hours streamed end to end, reconciled c
 	.venv/bin/ghlake demo
 
 test: install  ## lint, types, and every test against the real services
-	.venv/bin/ruff check src tests bench
-	.venv/bin/ruff format --check src tests bench
+	.venv/bin/ruff check src tests bench spark airflow
+	.venv/bin/ruff format --check src tests bench spark airflow
 	.venv/bin/mypy
 	.venv/bin/python -m pytest
 
 lint:
-	.venv/bin/ruff check src tests bench && .venv/bin/ruff format --check src tests bench && .venv/bin/mypy
+	.venv/bin/ruff check src tests bench spark airflow && .venv/bin/ruff format --check src tests bench spark airflow && .venv/bin/mypy
+
+lock:  ## renew requirements.lock from pyproject.toml (the versions a fresh machine installs)
+	python3.11 -m venv $${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv
+	$${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv/bin/pip install --quiet uv
+	$${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv/bin/uv pip compile pyproject.toml --extra dev \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
+	  --no-header -o requirements.lock
 
 up: install
 	scripts/up-all-services.sh

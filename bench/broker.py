@@ -30,9 +30,9 @@ def private_broker(partitions: int = 6) -> Iterator[Settings]:
     settings = Settings(home=home, kafka=kafka)
     platform = Platform(settings)
     try:
-        platform.start("kafka")
+        platform.stack.start("kafka")
         yield settings
     finally:
-        platform.supervisor.stop(platform.service("kafka").spec())
+        platform.stack.supervisor.stop(platform.stack.service("kafka").spec())
         platform.close()
         shutil.rmtree(home, ignore_errors=True)

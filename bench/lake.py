@@ -79,7 +79,7 @@ def _stack(home: Path) -> Platform:
     })  # fmt: skip
     platform = Platform(Settings())
     for name in ("kafka", "minio"):
-        platform.start(name)
+        platform.stack.start(name)
     return platform
 
 
@@ -138,7 +138,7 @@ def _ghlake(
     platform: Platform, events: int, batch: int, workers: int, prefix: str
 ) -> tuple[float, list[float]]:
     """Steady-state events/s of ``workers`` lake writers in one fresh group; their peak RSS."""
-    base = platform.service("lake-writer").spec()
+    base = platform.stack.service("lake-writer").spec()
     run = time.time_ns()
     specs: list[ProcessSpec] = []
     for n in range(workers):
@@ -156,7 +156,7 @@ def _ghlake(
     client = httpx.Client()
     try:
         for spec in specs:
-            platform.supervisor.start(spec)
+            platform.stack.supervisor.start(spec)
         first: tuple[float, float] | None = None
         deadline = time.monotonic() + 900
         while True:
@@ -173,12 +173,12 @@ def _ghlake(
         if rows == first[1]:
             raise RuntimeError("one batch held every event; use more --events than --batch")
         rate = (rows - first[1]) / (now - first[0])
-        peaks = [_peak_rss_mib(platform.supervisor.pid(s.name) or -1) for s in specs]
+        peaks = [_peak_rss_mib(platform.stack.supervisor.pid(s.name) or -1) for s in specs]
         return rate, peaks
     finally:
         client.close()
         for spec in specs:
-            platform.supervisor.stop(spec)
+            platform.stack.supervisor.stop(spec)
 
 
 def _faust_agent(settings: Settings, events: int) -> float:
@@ -310,7 +310,7 @@ def main() -> None:
         print()
         _report(figures, args.batch)
     finally:
-        platform.down()
+        platform.stack.down()
         shutil.rmtree(home, ignore_errors=True)  # the topic, the lake and Spark's output
 
 

@@ -73,9 +73,9 @@ def _rows_written(platform: Platform) -> int:
 def ingest(platform: Platform, workdir: Path, events: int) -> tuple[float, float]:
     """(producer events/s, Kafka-engine events/s) over a backlog of ``events``."""
     hours = _lines(workdir / "ingest", "2026-02-01-0", events)
-    warehouse = platform.service("warehouse")
+    warehouse = platform.stack.service("warehouse")
     before = _rows_written(platform)
-    platform.supervisor.stop(warehouse.spec())
+    platform.stack.supervisor.stop(warehouse.spec())
     publisher = platform.publisher()
     total, seconds = 0, 0.0
     for name, lines in hours.items():
@@ -83,7 +83,7 @@ def ingest(platform: Platform, workdir: Path, events: int) -> tuple[float, float
         total += result.published
         seconds += result.seconds
     started = time.perf_counter()
-    platform.supervisor.start(warehouse.spec())
+    platform.stack.supervisor.start(warehouse.spec())
     while _rows_written(platform) < before + total:
         time.sleep(0.05)
     return total / seconds, total / (time.perf_counter() - started)
@@ -102,7 +102,7 @@ def freshness(platform: Platform, workdir: Path, rate: int, seconds: int) -> lis
             try:
                 rows = platform.warehouse.http.get(url).json()["rows"]
             except httpx.TransportError as exc:
-                print(f"poll failed: {exc}; warehouse status {platform.status()}")
+                print(f"poll failed: {exc}; warehouse status {platform.stack.status()}")
                 raise
             now = time.monotonic()
             for row in rows:
@@ -169,8 +169,8 @@ def main() -> None:
         started = []
         try:
             for name in ("kafka", "warehouse"):
-                platform.start(name)
-                started.append(platform.service(name))
+                platform.stack.start(name)
+                started.append(platform.stack.service(name))
             produced, consumed = ingest(platform, workdir, args.events)
             print(f"ingest: producer {produced:,.0f} events/s, Kafka engine "
                   f"{consumed:,.0f} events/s (ratio {consumed / produced:.2f}) "
@@ -182,7 +182,7 @@ def main() -> None:
                   f"({len(lat):,} events; target p95 < 2 s)")  # fmt: skip
         finally:
             for service in reversed(started):
-                platform.supervisor.stop(service.spec())
+                platform.stack.supervisor.stop(service.spec())
             platform.close()
         if not args.skip_dashboards:
             print(f"dashboards on {args.rows:,} generated rows (median ms):")

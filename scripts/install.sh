@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything ghlake needs on a fresh machine, idempotently: Debian's
-# PostgreSQL and kcat, the Python environment (.venv), the Kafka jars (Maven
-# Central) and the MinIO server (built from source with Go), both cached under
-# ~/.cache/ghlake.
+# PostgreSQL and kcat, the Python environment (.venv, exactly the versions of
+# requirements.lock, hashes checked), the Kafka jars (Maven Central) and the
+# MinIO server (built from source with Go), both cached under ~/.cache/ghlake.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,10 +28,13 @@ done
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
+# The lock pins every package CI tested (make lock renews it from pyproject.toml);
+# ghlake itself goes in editable, without resolving anything again.
 stamp=.venv/.ghlake-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  .venv/bin/python -m pip install --quiet --require-hashes -r requirements.lock
+  .venv/bin/python -m pip install --quiet --no-deps -e .
   touch "$stamp"
 fi
 .venv/bin/ghlake install

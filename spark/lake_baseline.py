@@ -56,8 +56,9 @@ def connector_jars() -> list[Path]:
     if not (folder / ".complete").is_file():
         if shutil.which("mvn") is None:
             raise SystemExit("Maven (mvn) is needed once to fetch the Spark Kafka connector")
-        subprocess.run(["mvn", "-B", "-q", "-f", str(POM), "dependency:copy-dependencies",
-                        "-DincludeScope=runtime", f"-DoutputDirectory={folder}"], check=True)  # fmt: skip
+        maven = ["mvn", "-B", "-q", "-f", str(POM), "dependency:copy-dependencies"]
+        options = ["-DincludeScope=runtime", f"-DoutputDirectory={folder}"]
+        subprocess.run([*maven, *options], check=True)
         (folder / ".complete").write_text(match.group(1) + "\n")
     return sorted(p for p in folder.glob("*.jar") if p.name.startswith(_CONNECTOR_JARS))
 

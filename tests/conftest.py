@@ -13,12 +13,15 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from ghlake.hours import Hour
-from ghlake.platform import HourCounts, Platform
+from ghlake.ingest.reconcile import HourCounts
+from ghlake.ingest.replay import HourReport
+from ghlake.platform import Platform
 from ghlake.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -80,19 +83,27 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
 
 
 @pytest.fixture(scope="session")
-def stack(stack_env: dict[str, str]) -> Iterator[Platform]:
+def platform(stack_env: dict[str, str]) -> Iterator[Platform]:
     """The real stack, up for the whole session and down at its end."""
     platform = Platform(Settings())
     try:
-        platform.up()
+        platform.stack.up()
         yield platform
     finally:
-        platform.down()
+        platform.stack.down()
         platform.close()
 
 
+def replay(
+    platform: Platform, location: str, hours: list[Hour], **options: Any
+) -> list[HourReport]:
+    """Replay ``hours`` from ``location`` (a folder or mirror URL) through the platform."""
+    with platform.replayer(location) as replayer:
+        return replayer.run(hours, **options)
+
+
 @pytest.fixture(scope="session")
-def real_hours(stack: Platform, gharchive_dir: Path) -> dict[str, int]:
+def real_hours(platform: Platform, gharchive_dir: Path) -> dict[str, int]:
     """Every whole real GH Archive hour, replayed once per session; hour -> lines in the file.
 
     Tests that need real hours in the stack use this instead of replaying them again,
@@ -100,7 +111,7 @@ def real_hours(stack: Platform, gharchive_dir: Path) -> dict[str, int]:
     """
     files = sorted(gharchive_dir.glob("*-*-*-*.json.gz"))
     lines = {path.name.removesuffix(".json.gz"): count_lines(path) for path in files}
-    reports = stack.replay(str(gharchive_dir), [Hour.parse(h) for h in lines])
+    reports = replay(platform, str(gharchive_dir), [Hour.parse(h) for h in lines])
     for report in reports:
         assert report.status == "published", report
         assert report.lines == lines[report.hour], "every line of the file was read"
@@ -111,23 +122,23 @@ def real_hours(stack: Platform, gharchive_dir: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="session")
-def real_hours_reconciled(stack: Platform, real_hours: dict[str, int]) -> list[HourCounts]:
+def real_hours_reconciled(platform: Platform, real_hours: dict[str, int]) -> list[HourCounts]:
     """The real hours once the lake and the warehouse hold all of them."""
-    return stack.wait_reconciled(real_hours, timeout=300)
+    return platform.reconciler.wait(real_hours, timeout=300)
 
 
 @pytest.fixture
-def api_client(stack: Platform) -> Iterator[httpx.Client]:
+def api_client(platform: Platform) -> Iterator[httpx.Client]:
     """An HTTP client of the stack's API service."""
-    with httpx.Client(base_url=stack.settings.api.url, timeout=60) as client:
+    with httpx.Client(base_url=platform.settings.api.url, timeout=60) as client:
         yield client
 
 
-def read_dead_letters(stack: Platform) -> list[tuple[bytes, dict[str, bytes]]]:
+def read_dead_letters(platform: Platform) -> list[tuple[bytes, dict[str, bytes]]]:
     """Every message of the dead-letter topic (one partition), with its headers."""
     from confluent_kafka import Consumer, TopicPartition  # noqa: PLC0415
 
-    settings = stack.settings.kafka
+    settings = platform.settings.kafka
     config = {"group.id": "ghlake-test-dlq-reader", "enable.auto.commit": False}
     consumer = Consumer({"bootstrap.servers": settings.bootstrap, **config})
     try:

@@ -3,7 +3,11 @@
 GH Archive names each file after the UTC hour it covers, with the hour *not*
 zero padded: ``2015-01-01-1.json.gz``, ``2024-01-15-0.json.gz``. ghlake uses
 the same spelling everywhere an hour is shown or accepted (CLI, API, headers,
-ledger), and :class:`Hour` is the one type that carries it.
+ledger), and :class:`Hour` is the one type that carries it in code.
+
+An :class:`Hour` equals its GH Archive name, the way a ``StrEnum`` member equals its
+value: the ledger, Kafka headers and JSON carry the name, and a dictionary keyed by
+hours answers to either spelling. Hours order by time, never by their names.
 """
 
 from __future__ import annotations
@@ -74,6 +78,16 @@ class Hour:
 
     def __str__(self) -> str:
         return self.name
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Hour):
+            return self.start == other.start
+        if isinstance(other, str):
+            return self.name == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.name)
 
 
 def hour_range(first: Hour, last: Hour) -> Iterator[Hour]:

@@ -33,7 +33,10 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        # Partition-keyed extras (offsets) have int keys; a dataclass such as an Hour is
+        # written as its str() (an hour's GH Archive name), not field by field.
+        options = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
+        return orjson.dumps(entry, default=str, option=options).decode()
 
 
 def logging_dict_config(level: str | int) -> dict[str, Any]:

@@ -1,109 +1,52 @@
-"""The Platform: the one object every edge (CLI, API, tests) calls.
+"""The Platform: the one place that builds ghlake's clients from settings.
 
-Built from :class:`~ghlake.settings.Settings`, it knows the local stack and
-hands out the clients of each part: the event publisher, the lake's object
-store, the warehouse service.
+Every edge (the CLI, the API, the lake writer's Faust app, tests, and the
+Airflow DAGs and Spark jobs to come) asks the Platform for what it needs and
+never wires a client by hand. The Platform decides nothing else: the local
+processes are supervised by :class:`~ghlake.services.stack.Stack` (``platform.stack``),
+replays and reconciliation are in :mod:`ghlake.ingest`.
+
+Clients that hold connections (the ledger, the object store, the warehouse
+client, the reconciler over them) are built once per platform and released by
+:meth:`Platform.close`; the rest are built per call and owned by the caller.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from functools import cached_property
 
-from ghlake.errors import ServiceError
-from ghlake.hours import Hour
-from ghlake.ingest.replay import HourReport, LineProgress, Replayer
+from ghlake.ingest.jobs import ReplayJobs
+from ghlake.ingest.live import LiveIngest
+from ghlake.ingest.reconcile import Reconciler
+from ghlake.ingest.replay import Replayer
 from ghlake.kafka.producer import EventPublisher
-from ghlake.lake.reader import count_by_source_hour
+from ghlake.lake.consumer import LakeConsumer
+from ghlake.lake.sink import LakeMetrics, LakeSink
 from ghlake.lake.store import ObjectStore
+from ghlake.lake.writer import LakeWriter, WrittenFile
 from ghlake.ledger import Ledger
-from ghlake.services.stack import StackService, stack_services
-from ghlake.services.supervisor import ServiceStatus, Supervisor
+from ghlake.services.stack import Stack
 from ghlake.settings import Settings
 from ghlake.sources.archive import HourFetcher, open_archive
+from ghlake.sources.live import EventsApiClient, LiveConfig, LivePoller
 from ghlake.warehouse.client import WarehouseClient
 
-__all__ = ["HourCounts", "Platform"]
+__all__ = ["Platform"]
 
-StepCallback = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class HourCounts:
-    """One hour seen from each stage: what was published, what the lake and warehouse hold."""
-
-    hour: str
-    published: int
-    lake: int
-    warehouse: int
-
-    @property
-    def reconciled(self) -> bool:
-        """Whether every stage holds exactly what was published."""
-        return self.published == self.lake == self.warehouse
+Hook = Callable[[], None]
 
 
 class Platform:
-    """ghlake's services and clients for one configuration."""
+    """ghlake's clients for one configuration."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        state = settings.state_dir
-        self.supervisor = Supervisor(state / "run", state / "logs")
 
     @cached_property
-    def services(self) -> list[StackService]:
-        """The local stack in start order."""
-        return stack_services(self.settings)
-
-    def service(self, name: str) -> StackService:
-        """One service by name."""
-        for service in self.services:
-            if service.name == name:
-                return service
-        raise ServiceError(
-            f"no service {name!r}; known: {', '.join(s.name for s in self.services)}"
-        )
-
-    def install(self, on_step: StepCallback | None = None) -> None:
-        """Fetch and build what the services need (Kafka jars, MinIO), once per pin."""
-        for service in self.services:
-            if on_step is not None:
-                on_step(f"installing {service.name}")
-            service.install()
-
-    def up(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
-        """Install what is missing and start every service that is not running, in order."""
-        statuses = []
-        for service in self.services:
-            if on_step is not None:
-                on_step(f"starting {service.name}")
-            statuses.append(self.start(service.name))
-        return statuses
-
-    def start(self, name: str) -> ServiceStatus:
-        """Install, prepare and start one service, then run its post-start step (idempotent)."""
-        service = self.service(name)
-        service.install()
-        service.prepare()
-        status = self.supervisor.start(service.spec())
-        service.after_start()
-        return status
-
-    def down(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
-        """Stop every service, last started first."""
-        statuses = []
-        for service in reversed(self.services):
-            if on_step is not None:
-                on_step(f"stopping {service.name}")
-            statuses.append(self.supervisor.stop(service.spec()))
-        return statuses[::-1]
-
-    def status(self) -> list[ServiceStatus]:
-        """Each service's process and health."""
-        return [self.supervisor.status(service.spec()) for service in self.services]
+    def stack(self) -> Stack:
+        """The local services (install, up, down, status)."""
+        return Stack(self.settings)
 
     def close(self) -> None:
         """Release the clients this platform opened (the services keep running)."""
@@ -111,9 +54,12 @@ class Platform:
             client = self.__dict__.pop(name, None)
             if client is not None:
                 client.close()
+        self.__dict__.pop("reconciler", None)
+
+    # Kafka, the object store, the ledger, the warehouse
 
     def publisher(self) -> EventPublisher:
-        """A new idempotent producer for the events topic."""
+        """A new idempotent producer for the events topic (the caller flushes it)."""
         return EventPublisher(self.settings.kafka)
 
     @cached_property
@@ -132,6 +78,8 @@ class Platform:
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
         return Ledger(self.settings.ledger_url)
 
+    # Getting events in
+
     def fetcher(self, location: str | None = None) -> HourFetcher:
         """Fetches hours from ``location`` (default: the configured mirror) and the fallbacks."""
         replay = self.settings.replay
@@ -143,62 +91,65 @@ class Platform:
             backoff=replay.retry_backoff_seconds,
         )
 
-    def replay(
-        self,
-        location: str | None,
-        hours: Iterable[Hour],
-        on_hour: Callable[[Hour], None] | None = None,
-        progress: LineProgress | None = None,
-        *,
-        force: bool = False,
-        speed: float | None = None,
-        should_stop: Callable[[], bool] | None = None,
-        on_report: Callable[[HourReport], None] | None = None,
-    ) -> list[HourReport]:
-        """Publish GH Archive ``hours`` from ``location`` (folder or mirror URL) via the ledger."""
-        fetcher = self.fetcher(location)
-        replayer = Replayer(
-            self.publisher(), self.ledger, fetcher, self.settings.kafka,
+    def replayer(self, location: str | None = None) -> Replayer:
+        """Publishes GH Archive hours from ``location`` (folder or mirror URL) via the ledger.
+
+        The caller closes it (``with platform.replayer(source) as replayer: ...``).
+        """
+        return Replayer(
+            self.publisher(), self.ledger, self.fetcher(location), self.settings.kafka,
             concurrency=self.settings.replay.concurrency,
         )  # fmt: skip
-        try:
-            return replayer.run(
-                hours, force=force, speed=speed, on_hour=on_hour, progress=progress,
-                should_stop=should_stop, on_report=on_report,
-            )  # fmt: skip
-        finally:
-            fetcher.close()
 
-    def counts(self, published: dict[str, int]) -> list[HourCounts]:
-        """Compare what was published per hour with the lake and the warehouse."""
-        hours = set(published)
-        lake = count_by_source_hour(self.store, self.settings.lake.prefix, hours)
-        warehouse = self.warehouse.counts_by_source_hour(hours)
-        return [
-            HourCounts(hour, published[hour], lake.get(hour, 0), warehouse.get(hour, 0))
-            for hour in sorted(hours, key=Hour.parse)
-        ]
+    def replay_jobs(self) -> ReplayJobs:
+        """The API's queue of replay jobs, kept in the ledger."""
+        return ReplayJobs(self.ledger, self.replayer)
 
-    def reconcile(self, first: Hour, last: Hour) -> list[HourCounts]:
-        """Per hour of the ledger in ``first..last``: published, in the lake, in the warehouse.
+    def live_ingest(
+        self, base_url: str | None = None, tokens: Sequence[str] | None = None
+    ) -> LiveIngest:
+        """Polls GitHub's Events API into the topic, recording poll windows (caller closes it).
 
-        Hours the ledger holds without events (missing, corrupt) are left out.
+        ``base_url`` and ``tokens`` override the ``live`` settings.
         """
-        published = {r.hour: r.published for r in self.ledger.hours(first, last) if r.published}
-        return self.counts(published) if published else []
+        live = self.settings.live
+        config = LiveConfig(
+            base_url=base_url or live.base_url, pages=live.pages, per_page=live.per_page,
+            tokens=tuple(tokens or [t.get_secret_value() for t in live.tokens]),
+            min_interval_s=live.min_interval_s, user_agent=live.user_agent,
+            timeout_s=live.timeout_s, dedup_capacity=live.dedup_capacity,
+        )  # fmt: skip
+        poller = LivePoller(EventsApiClient(config))
+        return LiveIngest(poller, self.publisher(), self.ledger)
 
-    def wait_reconciled(
+    # The lake writer
+
+    def lake_consumer(
         self,
-        published: dict[str, int],
-        timeout: float = 180,
-        on_poll: Callable[[list[HourCounts]], None] | None = None,
-    ) -> list[HourCounts]:
-        """Poll the counts until the lake and warehouse hold what was published, or time out."""
-        deadline = time.monotonic() + timeout
-        while True:
-            counts = self.counts(published)
-            if on_poll is not None:
-                on_poll(counts)
-            if all(c.reconciled for c in counts) or time.monotonic() >= deadline:
-                return counts
-            time.sleep(1.0)
+        metrics: LakeMetrics,
+        *,
+        on_object: Callable[[WrittenFile, int], None] | None = None,
+        after_dead_letters: Hook | None = None,
+        before_commit: Hook | None = None,
+    ) -> LakeConsumer:
+        """One lake writer: the group's consumer, writing batches through a sink into the lake.
+
+        The hooks are fault-injection points for the kill -9 tests (None in production).
+        """
+        lake = self.settings.lake
+        writer = LakeWriter(
+            ObjectStore.from_settings(self.settings), self.settings.kafka.topic, lake.prefix,
+            on_object=on_object, row_group_rows=lake.row_group_rows,
+        )  # fmt: skip
+        sink = LakeSink(
+            writer, self.publisher(), metrics,
+            retry_max_seconds=lake.retry_max_seconds, after_dead_letters=after_dead_letters,
+        )  # fmt: skip
+        return LakeConsumer(self.settings, sink, metrics, before_commit=before_commit)
+
+    # Checking what arrived
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        """Counts per hour in the ledger, the lake and the warehouse."""
+        return Reconciler(self.ledger, self.store, self.settings.lake.prefix, self.warehouse)

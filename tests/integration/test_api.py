@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from ghlake.hours import Hour
-from ghlake.platform import HourCounts, Platform
+from ghlake.ingest.reconcile import HourCounts
+from ghlake.platform import Platform
 from ghlake.sources.archive import gunzip_lines, open_archive
 from ghlake.synth import SynthConfig, write_hour
 
@@ -21,13 +22,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture
-def api(stack: Platform) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.settings.api.url, timeout=60) as client:
+def api(platform: Platform) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=platform.settings.api.url, timeout=60) as client:
         yield client
 
 
-def _auth(stack: Platform) -> dict[str, str]:
-    return {"Authorization": f"Bearer {stack.settings.api_token}"}
+def _auth(platform: Platform) -> dict[str, str]:
+    return {"Authorization": f"Bearer {platform.settings.api_token}"}
 
 
 def _wait_job(api: httpx.Client, job_id: str, states: tuple[str, ...], timeout: float = 120) -> Any:
@@ -55,7 +56,7 @@ def test_health_metrics_and_openapi(api: httpx.Client) -> None:
     assert "/v1/replays" in api.get("/openapi.json").json()["paths"]
 
 
-def test_writes_need_the_token(stack: Platform, api: httpx.Client) -> None:
+def test_writes_need_the_token(platform: Platform, api: httpx.Client) -> None:
     body = {"from": "2016-09-01-0", "to": "2016-09-01-0", "source": "/nowhere"}
     assert api.post("/v1/replays", json=body).status_code == 401
     assert (
@@ -76,70 +77,73 @@ def test_writes_need_the_token(stack: Platform, api: httpx.Client) -> None:
     ],
 )
 def test_bad_requests_get_a_clear_4xx(
-    stack: Platform, api: httpx.Client, body: dict[str, Any], message: str
+    platform: Platform, api: httpx.Client, body: dict[str, Any], message: str
 ) -> None:
-    response = api.post("/v1/replays", json=body, headers=_auth(stack))
+    response = api.post("/v1/replays", json=body, headers=_auth(platform))
     assert response.status_code == 422
     assert message in response.text
 
 
-def test_a_replay_through_the_api(stack: Platform, api: httpx.Client, tmp_path: Path) -> None:
+def test_a_replay_through_the_api(platform: Platform, api: httpx.Client, tmp_path: Path) -> None:
     hours = [Hour.parse("2016-09-01-0"), Hour.parse("2016-09-01-1")]
     events = {
         h.name: write_hour(h, tmp_path, SynthConfig(events_per_hour=800, seed=9)).events
         for h in hours
     }
     body = {"from": hours[0].name, "to": hours[1].name, "source": str(tmp_path)}
-    started = api.post("/v1/replays", json=body, headers=_auth(stack))
+    started = api.post("/v1/replays", json=body, headers=_auth(platform))
     assert started.status_code == 202, started.text
     job = _wait_job(api, started.json()["id"], ("done", "failed"))
     assert (job["status"], job["hours_done"], job["hours_total"]) == ("done", 2, 2)
     assert job["published"] == sum(events.values())
     assert job["from"] == hours[0].name
     assert any(j["id"] == job["id"] for j in api.get("/v1/replays").json())
-    counts = stack.wait_reconciled(events, timeout=120)
+    counts = platform.reconciler.wait(events, timeout=120)
     assert all(c.reconciled for c in counts)
 
 
-def test_cancel_stops_a_paced_replay(stack: Platform, api: httpx.Client, tmp_path: Path) -> None:
+def test_cancel_stops_a_paced_replay(platform: Platform, api: httpx.Client, tmp_path: Path) -> None:
     hour = Hour.parse("2016-09-02-0")
     write_hour(hour, tmp_path, SynthConfig(events_per_hour=20_000, seed=2))
     body = {"from": hour.name, "to": hour.name, "source": str(tmp_path), "speed": 60}
-    job_id = api.post("/v1/replays", json=body, headers=_auth(stack)).json()["id"]
+    job_id = api.post("/v1/replays", json=body, headers=_auth(platform)).json()["id"]
     _wait_job(api, job_id, ("running",))
     time.sleep(2)
-    cancelled = api.delete(f"/v1/replays/{job_id}", headers=_auth(stack))
+    cancelled = api.delete(f"/v1/replays/{job_id}", headers=_auth(platform))
     assert cancelled.status_code == 200
     job = _wait_job(api, job_id, ("cancelled",), timeout=60)
     assert job["hours_done"] == 1
-    record = stack.ledger.hour(hour.name)
+    record = platform.ledger.hour(hour.name)
     assert record is not None
     assert record.status == "interrupted"
 
 
-def test_jobs_survive_an_api_restart(stack: Platform, api: httpx.Client, tmp_path: Path) -> None:
+def test_jobs_survive_an_api_restart(platform: Platform, api: httpx.Client, tmp_path: Path) -> None:
     hour = Hour.parse("2016-09-03-0")
     events = write_hour(hour, tmp_path, SynthConfig(events_per_hour=6000, seed=4)).events
     # Paced so that the hour takes about 20 s: the API is killed in the middle of it.
     body = {"from": hour.name, "to": hour.name, "source": str(tmp_path), "speed": 180}
-    job_id = api.post("/v1/replays", json=body, headers=_auth(stack)).json()["id"]
+    job_id = api.post("/v1/replays", json=body, headers=_auth(platform)).json()["id"]
     _wait_job(api, job_id, ("running",))
     time.sleep(3)
-    spec = stack.service("api").spec()
-    stack.supervisor.kill(spec)
-    stack.supervisor.start(spec)  # waits for /healthz
+    spec = platform.stack.service("api").spec()
+    platform.stack.supervisor.kill(spec)
+    platform.stack.supervisor.start(spec)  # waits for /healthz
 
     job = _wait_job(api, job_id, ("done", "failed"), timeout=120)
     assert job["status"] == "done", job
-    record = stack.ledger.hour(hour.name)
+    record = platform.ledger.hour(hour.name)
     assert record is not None
     assert (record.status, record.valid, record.attempts) == ("published", events, 2)
-    [counts] = stack.wait_reconciled({hour.name: events}, timeout=120)
+    [counts] = platform.reconciler.wait({hour.name: events}, timeout=120)
     assert counts.reconciled, "the resumed job published each event once"
 
 
 def test_archive_range_and_mirror_serve_what_ghlake_holds(
-    stack: Platform, api: httpx.Client, gharchive_dir: Path, real_hours_reconciled: list[HourCounts]
+    platform: Platform,
+    api: httpx.Client,
+    gharchive_dir: Path,
+    real_hours_reconciled: list[HourCounts],
 ) -> None:
     with gzip.open(gharchive_dir / "2015-01-01-3.json.gz", "rb") as handle:
         source = {json.loads(line)["id"] for line in handle}
@@ -153,7 +157,7 @@ def test_archive_range_and_mirror_serve_what_ghlake_holds(
     assert {e["id"] for e in served} == source
     assert len(served) == len(source), "each event once"
 
-    mirror = open_archive(stack.settings.api.url)  # any GH Archive client can point at the API
+    mirror = open_archive(platform.settings.api.url)  # any GH Archive client can point at the API
     try:
         lines = list(gunzip_lines(mirror.chunks(Hour.parse("2015-01-01-3"))))
     finally:
@@ -168,7 +172,7 @@ def test_archive_range_and_mirror_serve_what_ghlake_holds(
 
 
 def test_warehouse_queries_through_the_front_door(
-    stack: Platform, api: httpx.Client, real_hours_reconciled: list[HourCounts]
+    platform: Platform, api: httpx.Client, real_hours_reconciled: list[HourCounts]
 ) -> None:
     window = {"since": "2015-01-01T01:00:00Z", "until": "2015-01-01T02:00:00Z"}
     types = api.get("/v1/event-types", params=window)
@@ -178,8 +182,8 @@ def test_warehouse_queries_through_the_front_door(
     assert "WatchEvent" in body
     sql = {"sql": "SELECT count() AS n FROM github_events WHERE source_hour = '2015-01-01-1'"}
     assert api.post("/v1/sql", json=sql).status_code == 401
-    answer = api.post("/v1/sql", json=sql, headers=_auth(stack))
+    answer = api.post("/v1/sql", json=sql, headers=_auth(platform))
     assert answer.status_code == 200, answer.text
     assert "7427" in answer.text
-    refused = api.post("/v1/sql", json={"sql": "DROP TABLE github_events"}, headers=_auth(stack))
+    refused = api.post("/v1/sql", json={"sql": "DROP TABLE github_events"}, headers=_auth(platform))
     assert refused.status_code == 400

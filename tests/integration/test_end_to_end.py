@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 from ghlake.hours import Hour
-from ghlake.platform import HourCounts, Platform
+from ghlake.ingest.reconcile import HourCounts
+from ghlake.platform import Platform
 from ghlake.synth import SynthConfig, write_hour
-from tests.conftest import read_dead_letters
+from tests.conftest import read_dead_letters, replay
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -33,7 +34,7 @@ def test_real_hours_reach_kafka_lake_and_warehouse(
         )
 
 
-def test_broken_lines_go_to_the_dead_letter_topic(stack: Platform, tmp_path: Path) -> None:
+def test_broken_lines_go_to_the_dead_letter_topic(platform: Platform, tmp_path: Path) -> None:
     hour = "2016-03-01-7"
     valid = [
         b'{"id":"3700000001","type":"WatchEvent","actor":{"id":1,"login":"a"},'
@@ -47,10 +48,10 @@ def test_broken_lines_go_to_the_dead_letter_topic(stack: Platform, tmp_path: Pat
     with gzip.open(tmp_path / f"{hour}.json.gz", "wb") as handle:
         handle.write(valid[0] + b"\n" + broken + b"\n" + valid[1] + b"\n")
 
-    [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
+    [report] = replay(platform, str(tmp_path), [Hour.parse(hour)])
     assert (report.lines, report.published, report.dead_lettered) == (3, 2, 1)
 
-    letters = read_dead_letters(stack)
+    letters = read_dead_letters(platform)
     mine = [m for m in letters if m[1].get("hour") == hour.encode()]
     assert len(mine) == 1
     value, headers = mine[0]
@@ -58,28 +59,28 @@ def test_broken_lines_go_to_the_dead_letter_topic(stack: Platform, tmp_path: Pat
     assert headers["line"] == b"2"
     assert headers["reason"].startswith(b"not JSON")
 
-    [counts] = stack.wait_reconciled({hour: 2}, timeout=120)
+    [counts] = platform.reconciler.wait({hour: 2}, timeout=120)
     assert counts.reconciled
 
 
 def test_down_leaves_no_process_and_up_restarts_with_the_data(
-    stack: Platform, real_hours: dict[str, int], real_hours_reconciled: list[HourCounts]
+    platform: Platform, real_hours: dict[str, int], real_hours_reconciled: list[HourCounts]
 ) -> None:
-    before = {s.name: s.pid for s in stack.status()}
-    again = stack.up()
+    before = {s.name: s.pid for s in platform.stack.status()}
+    again = platform.stack.up()
     assert all(not s.changed for s in again), "a second up is a no-op"
     assert {s.name: s.pid for s in again} == before
 
-    stack.down()
-    assert all(not s.running for s in stack.status())
-    home = str(stack.settings.state_dir)
+    platform.stack.down()
+    assert all(not s.running for s in platform.stack.status())
+    home = str(platform.settings.state_dir)
     assert not _processes_mentioning(home), "no process of the stack may survive `down`"
     for name, pid in before.items():
         assert pid is not None
         assert not Path(f"/proc/{pid}").exists(), f"{name} (pid {pid}) still runs after down"
 
-    stack.up()
-    counts = stack.wait_reconciled(real_hours, timeout=120)
+    platform.stack.up()
+    counts = platform.reconciler.wait(real_hours, timeout=120)
     assert all(c.reconciled for c in counts), "data survives a restart of the whole stack"
 
 
@@ -98,13 +99,16 @@ def _processes_mentioning(text: str) -> list[int]:
 
 
 def test_reconcile_names_the_hours_that_differ(
-    stack: Platform,
+    platform: Platform,
     api_client: httpx.Client,
     real_hours_reconciled: list[HourCounts],
     tmp_path: Path,
 ) -> None:
     counts = {
-        c.hour: c for c in stack.reconcile(Hour.parse("2015-01-01-0"), Hour.parse("2015-01-01-5"))
+        c.hour: c
+        for c in platform.reconciler.reconcile(
+            Hour.parse("2015-01-01-0"), Hour.parse("2015-01-01-5")
+        )
     }
     assert set(counts) == {"2015-01-01-1", "2015-01-01-3", "2015-01-01-4"}
     assert all(c.reconciled for c in counts.values())
@@ -112,12 +116,12 @@ def test_reconcile_names_the_hours_that_differ(
     # An hour whose lake files lose one object no longer reconciles, and is named.
     hour = Hour.parse("2016-11-11-11")
     write_hour(hour, tmp_path, SynthConfig(events_per_hour=500, seed=11))
-    [report] = stack.replay(str(tmp_path), [hour])
-    [before] = stack.wait_reconciled({hour.name: report.published}, timeout=120)
+    [report] = replay(platform, str(tmp_path), [hour])
+    [before] = platform.reconciler.wait({hour.name: report.published}, timeout=120)
     assert before.reconciled
-    prefix = f"{stack.settings.lake.prefix}/event_date=2016-11-11/event_hour=11/"
-    victim = sorted(info.key for info in stack.store.list(prefix))[0]
-    stack.store.delete(victim)
+    prefix = f"{platform.settings.lake.prefix}/event_date=2016-11-11/event_hour=11/"
+    victim = sorted(info.key for info in platform.store.list(prefix))[0]
+    platform.store.delete(victim)
     body = api_client.get("/v1/reconcile", params={"from": hour.name, "to": hour.name}).json()
     assert body["differing"] == [hour.name]
     [row] = body["hours"]

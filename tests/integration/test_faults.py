@@ -36,7 +36,7 @@ from ghlake.streams.lake_app import (
 )
 from ghlake.synth import SynthConfig, write_hour
 from ghlake.synth.hourfile import generate_hour
-from tests.conftest import read_dead_letters
+from tests.conftest import read_dead_letters, replay
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -50,8 +50,8 @@ def _health(url: str) -> int:
         return 0
 
 
-def _lake_url(stack: Platform) -> str:
-    lake = stack.settings.lake
+def _lake_url(platform: Platform) -> str:
+    lake = platform.settings.lake
     return f"http://{lake.web_host}:{lake.web_port}"
 
 
@@ -62,12 +62,12 @@ def _free_port() -> int:
 
 
 def worker_spec(
-    stack: Platform, name: str = WRITER, port: int | None = None, **env: str
+    platform: Platform, name: str = WRITER, port: int | None = None, **env: str
 ) -> ProcessSpec:
     """A lake writer process like the stack's, under another name, port or lake settings."""
-    base = stack.service(WRITER).spec()
-    port = port or stack.settings.lake.web_port
-    url = f"http://{stack.settings.lake.web_host}:{port}"
+    base = platform.stack.service(WRITER).spec()
+    port = port or platform.settings.lake.web_port
+    url = f"http://{platform.settings.lake.web_host}:{port}"
     settings = {"GHLAKE_LAKE__WEB_PORT": str(port)} | {
         f"GHLAKE_LAKE__{k.upper()}": v for k, v in env.items()
     }
@@ -81,14 +81,14 @@ def worker_spec(
 
 
 def wait_lake_holds(
-    stack: Platform, source: Path, hours: list[str], timeout: float = 180
+    platform: Platform, source: Path, hours: list[str], timeout: float = 180
 ) -> list[HourVerification]:
     """Poll until the lake holds every listed hour of ``source`` exactly; the last results."""
     archive = open_archive(source)
     deadline = time.monotonic() + timeout
     while True:
         results = [
-            verify_hour(stack.store, stack.settings.lake.prefix, archive, Hour.parse(h))
+            verify_hour(platform.store, platform.settings.lake.prefix, archive, Hour.parse(h))
             for h in hours
         ]
         if all(r.ok for r in results) or time.monotonic() > deadline:
@@ -153,79 +153,81 @@ def _spread_hour(directory: Path, name: str, hours: int, per_hour: int, seed: in
     return len(lines)
 
 
-def _committed(stack: Platform) -> dict[int, int]:
+def _committed(platform: Platform) -> dict[int, int]:
     consumer = Consumer(
         {
-            "bootstrap.servers": stack.settings.kafka.bootstrap,
-            "group.id": stack.settings.lake.consumer_group,
+            "bootstrap.servers": platform.settings.kafka.bootstrap,
+            "group.id": platform.settings.lake.consumer_group,
             "enable.auto.commit": False,
         }
     )
     try:
-        topic = stack.settings.kafka.topic
-        parts = [TopicPartition(topic, p) for p in range(stack.settings.kafka.partitions)]
+        topic = platform.settings.kafka.topic
+        parts = [TopicPartition(topic, p) for p in range(platform.settings.kafka.partitions)]
         return {tp.partition: tp.offset for tp in consumer.committed(parts, timeout=10)}
     finally:
         consumer.close()
 
 
 def test_kill_9_mid_batch_then_restart_leaves_the_lake_equal_to_the_source(
-    stack: Platform, tmp_path: Path
+    platform: Platform, tmp_path: Path
 ) -> None:
     hour = "2019-03-01-12"
     events = _spread_hour(tmp_path, hour, hours=12, per_hour=3000, seed=21)
-    spec = worker_spec(stack, batch_max_events="4000", batch_max_seconds="30")
-    checkpoints = Checkpoints(stack.store, stack.settings.lake.prefix, stack.settings.kafka.topic)
-    partitions = range(stack.settings.kafka.partitions)
-    log = LogTail(stack.supervisor.log_file(WRITER))
+    spec = worker_spec(platform, batch_max_events="4000", batch_max_seconds="30")
+    checkpoints = Checkpoints(
+        platform.store, platform.settings.lake.prefix, platform.settings.kafka.topic
+    )
+    partitions = range(platform.settings.kafka.partitions)
+    log = LogTail(platform.stack.supervisor.log_file(WRITER))
     first = dataclasses.replace(spec, env={**spec.env, FAILPOINT_PAUSE_AFTER_FIRST_OBJECT: "30"})
-    stack.supervisor.stop(stack.service(WRITER).spec())
+    platform.stack.supervisor.stop(platform.stack.service(WRITER).spec())
     try:
-        stack.supervisor.start(first)
-        [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
+        platform.stack.supervisor.start(first)
+        [report] = replay(platform, str(tmp_path), [Hour.parse(hour)])
         assert report.published == events
 
         # 1. Killed while a batch's objects are being uploaded: the worker pauses after the
         #    first object of its first batch (a fault-injection point) and is killed there.
         log.wait_for(_msg("failpoint: pausing after the first object"), timeout=120)
-        stack.supervisor.signal(WRITER, signal.SIGKILL)
+        platform.stack.supervisor.signal(WRITER, signal.SIGKILL)
         pending = [checkpoints.pending(p) for p in partitions]
         stored = {p: checkpoints.last_offset(p) for p in partitions}
         assert any(i is not None and i.last > stored[i.partition] for i in pending), (
             "the kill landed inside a batch: an intent beyond the stored offset remains"
         )
-        stack.supervisor.stop(first)  # reaps the killed process
-        stack.supervisor.start(spec)
+        platform.stack.supervisor.stop(first)  # reaps the killed process
+        platform.stack.supervisor.start(spec)
         removed = log.wait_for(_msg("removed the objects of an incomplete batch"), timeout=120)
         assert removed["objects"] > 0
 
         # 2. Killed after a batch's objects and checkpoints are stored, before its offsets
         #    are committed: the worker pauses there (a fault-injection point) to be killed.
         paused = dataclasses.replace(spec, env={**spec.env, FAILPOINT_PAUSE_BEFORE_COMMIT: "30"})
-        stack.supervisor.stop(spec)
-        stack.supervisor.start(paused)
+        platform.stack.supervisor.stop(spec)
+        platform.stack.supervisor.start(paused)
         log.wait_for(_msg("failpoint: pausing before the offset commit"), timeout=120)
-        stack.supervisor.signal(WRITER, signal.SIGKILL)
+        platform.stack.supervisor.signal(WRITER, signal.SIGKILL)
         stored = {p: checkpoints.last_offset(p) for p in partitions}
-        committed = _committed(stack)
+        committed = _committed(platform)
         assert any(stored[p] >= committed[p] for p in partitions), (stored, committed)
-        stack.supervisor.stop(paused)
-        stack.supervisor.start(spec)
+        platform.stack.supervisor.stop(paused)
+        platform.stack.supervisor.start(spec)
         skipping = log.wait_for(
             lambda e: e.get("msg") == "batch stored" and e["skipped"] > 0, timeout=120
         )
         assert skipping["skipped"] > 0, "records stored before the kill are not written again"
 
-        results = wait_lake_holds(stack, tmp_path, [hour])
+        results = wait_lake_holds(platform, tmp_path, [hour])
         assert_lake_equals_source(results)
         assert len(results[0].partitions) == 12
     finally:
-        stack.supervisor.stop(spec)
-        stack.supervisor.start(stack.service(WRITER).spec())
+        platform.stack.supervisor.stop(spec)
+        platform.stack.supervisor.start(platform.stack.service(WRITER).spec())
 
 
 def test_kill_9_after_the_dead_letters_publishes_each_letter_once(
-    stack: Platform, tmp_path: Path
+    platform: Platform, tmp_path: Path
 ) -> None:
     hour = "2019-03-02-5"
     good = list(generate_hour(Hour.parse(hour), SynthConfig(events_per_hour=600, seed=33)))
@@ -238,63 +240,65 @@ def test_kill_9_after_the_dead_letters_publishes_each_letter_once(
     lines = good[:200] + unmappable[:3] + good[200:] + unmappable[3:]
     with gzip.open(tmp_path / f"{hour}.json.gz", "wb") as handle:
         handle.write(b"\n".join(lines) + b"\n")
-    spec = worker_spec(stack, batch_max_events="50000", batch_max_seconds="5")
+    spec = worker_spec(platform, batch_max_events="50000", batch_max_seconds="5")
     paused = dataclasses.replace(spec, env={**spec.env, FAILPOINT_PAUSE_AFTER_DEAD_LETTERS: "30"})
-    checkpoints = Checkpoints(stack.store, stack.settings.lake.prefix, stack.settings.kafka.topic)
-    log = LogTail(stack.supervisor.log_file(WRITER))
-    stack.supervisor.stop(stack.service(WRITER).spec())
+    checkpoints = Checkpoints(
+        platform.store, platform.settings.lake.prefix, platform.settings.kafka.topic
+    )
+    log = LogTail(platform.stack.supervisor.log_file(WRITER))
+    platform.stack.supervisor.stop(platform.stack.service(WRITER).spec())
     try:
-        stack.supervisor.start(paused)
-        [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
+        platform.stack.supervisor.start(paused)
+        [report] = replay(platform, str(tmp_path), [Hour.parse(hour)])
         assert report.published == len(lines)
 
         # Killed after the batch's dead letters are on the topic, before its checkpoints.
         log.wait_for(_msg("failpoint: pausing after the dead letters"), timeout=120)
-        stack.supervisor.signal(WRITER, signal.SIGKILL)
-        pending = [checkpoints.pending(p) for p in range(stack.settings.kafka.partitions)]
+        platform.stack.supervisor.signal(WRITER, signal.SIGKILL)
+        pending = [checkpoints.pending(p) for p in range(platform.settings.kafka.partitions)]
         assert any(i is not None for i in pending), "the batch's intents are left behind"
-        stack.supervisor.stop(paused)
-        stack.supervisor.start(spec)
+        platform.stack.supervisor.stop(paused)
+        platform.stack.supervisor.start(spec)
         found = log.wait_for(
             _msg("dead letters of an interrupted batch found published already"), timeout=120
         )
         assert found["dead_letters"] == len(unmappable)
 
-        [result] = wait_lake_holds(stack, tmp_path, [hour])
+        [result] = wait_lake_holds(platform, tmp_path, [hour])
         assert result.ok, result
         assert (result.source_lines, result.lake_rows) == (len(lines), len(good))
-        letters = [h for _, h in read_dead_letters(stack) if h.get("hour") == hour.encode()]
+        letters = [h for _, h in read_dead_letters(platform) if h.get("hour") == hour.encode()]
         positions = Counter((h["kafka_partition"], h["kafka_offset"]) for h in letters)
         assert len(positions) == len(unmappable), letters
         assert set(positions.values()) == {1}, "each dead letter is on the topic once"
     finally:
-        stack.supervisor.stop(spec)
-        stack.supervisor.start(stack.service(WRITER).spec())
+        platform.stack.supervisor.stop(spec)
+        platform.stack.supervisor.start(platform.stack.service(WRITER).spec())
 
 
-def test_minio_down_30s_while_events_flow(stack: Platform, tmp_path: Path) -> None:
+def test_minio_down_30s_while_events_flow(platform: Platform, tmp_path: Path) -> None:
     hours = ["2019-05-01-10", "2019-05-01-11"]
     config = SynthConfig(events_per_hour=6000, seed=7)
     for name in hours:
         write_hour(Hour.parse(name), tmp_path, config)
-    minio = stack.service("minio")
-    stack.supervisor.stop(minio.spec())
+    minio = platform.stack.service("minio")
+    platform.stack.supervisor.stop(minio.spec())
     stopped = time.monotonic()
     try:
-        [first] = stack.replay(str(tmp_path), [Hour.parse(hours[0])])
+        [first] = replay(platform, str(tmp_path), [Hour.parse(hours[0])])
         deadline = time.monotonic() + 60
-        while _health(_lake_url(stack)) != 503:
+        while _health(_lake_url(platform)) != 503:
             assert time.monotonic() < deadline, "the lake writer never reported the stall"
             time.sleep(0.5)
-        [second] = stack.replay(str(tmp_path), [Hour.parse(hours[1])])  # more while down
+        [second] = replay(platform, str(tmp_path), [Hour.parse(hours[1])])  # more while down
         assert first.published == second.published == 6000
         time.sleep(max(0.0, 30 - (time.monotonic() - stopped)))
     finally:
-        stack.supervisor.start(minio.spec())
+        platform.stack.supervisor.start(minio.spec())
 
-    assert_lake_equals_source(wait_lake_holds(stack, tmp_path, hours))
-    assert _health(_lake_url(stack)) == 200
-    metrics = httpx.get(f"{_lake_url(stack)}/metrics", timeout=5).text
+    assert_lake_equals_source(wait_lake_holds(platform, tmp_path, hours))
+    assert _health(_lake_url(platform)) == 200
+    metrics = httpx.get(f"{_lake_url(platform)}/metrics", timeout=5).text
     retries = [
         line for line in metrics.splitlines() if line.startswith("ghlake_lake_store_retries_total")
     ]
@@ -302,40 +306,40 @@ def test_minio_down_30s_while_events_flow(stack: Platform, tmp_path: Path) -> No
     assert float(retries[0].split()[-1]) >= 3
 
 
-def test_broker_restart_while_the_writer_runs(stack: Platform, tmp_path: Path) -> None:
+def test_broker_restart_while_the_writer_runs(platform: Platform, tmp_path: Path) -> None:
     hours = ["2019-06-02-3", "2019-06-02-4"]
     config = SynthConfig(events_per_hour=15000, seed=5)
     for name in hours:
         write_hour(Hour.parse(name), tmp_path, config)
-    writer_pid = stack.supervisor.pid(WRITER)
-    log = LogTail(stack.supervisor.log_file(WRITER))
-    kafka = stack.service("kafka")
-    [first] = stack.replay(str(tmp_path), [Hour.parse(hours[0])])
+    writer_pid = platform.stack.supervisor.pid(WRITER)
+    log = LogTail(platform.stack.supervisor.log_file(WRITER))
+    kafka = platform.stack.service("kafka")
+    [first] = replay(platform, str(tmp_path), [Hour.parse(hours[0])])
     assert first.published == 15000
     log.wait_for(_msg("lake file written"), timeout=60)
     try:
-        stack.supervisor.stop(kafka.spec())
+        platform.stack.supervisor.stop(kafka.spec())
         time.sleep(5)
     finally:
-        stack.supervisor.start(kafka.spec())
-        _wait_partitions_led(stack)
-    [second] = stack.replay(str(tmp_path), [Hour.parse(hours[1])])
+        platform.stack.supervisor.start(kafka.spec())
+        _wait_partitions_led(platform)
+    [second] = replay(platform, str(tmp_path), [Hour.parse(hours[1])])
     assert second.published == 15000
 
-    assert_lake_equals_source(wait_lake_holds(stack, tmp_path, hours))
-    assert stack.supervisor.pid(WRITER) == writer_pid, "the worker rode out the restart"
-    assert _health(_lake_url(stack)) == 200
+    assert_lake_equals_source(wait_lake_holds(platform, tmp_path, hours))
+    assert platform.stack.supervisor.pid(WRITER) == writer_pid, "the worker rode out the restart"
+    assert _health(_lake_url(platform)) == 200
 
 
-def _wait_partitions_led(stack: Platform, timeout: float = 60) -> None:
+def _wait_partitions_led(platform: Platform, timeout: float = 60) -> None:
     """After a broker start: wait until every partition of the topic has its leader back."""
     consumer = Consumer(
-        {"bootstrap.servers": stack.settings.kafka.bootstrap, "group.id": "ghlake-test-probe"}
+        {"bootstrap.servers": platform.settings.kafka.bootstrap, "group.id": "ghlake-test-probe"}
     )
     deadline = time.monotonic() + timeout
     try:
-        for partition in range(stack.settings.kafka.partitions):
-            tp = TopicPartition(stack.settings.kafka.topic, partition)
+        for partition in range(platform.settings.kafka.partitions):
+            tp = TopicPartition(platform.settings.kafka.topic, partition)
             while True:
                 try:
                     consumer.get_watermark_offsets(tp, timeout=5)
@@ -353,109 +357,114 @@ def _assigned(url: str) -> set[int]:
     return {int(line.split('partition="')[1].split('"')[0]) for line in lag}
 
 
-def test_two_workers_share_partitions_and_one_is_killed(stack: Platform, tmp_path: Path) -> None:
+def test_two_workers_share_partitions_and_one_is_killed(platform: Platform, tmp_path: Path) -> None:
     hours = ["2019-07-04-20", "2019-07-04-21"]
     config = SynthConfig(events_per_hour=20000, seed=9)
     for name in hours:
         write_hour(Hour.parse(name), tmp_path, config)
     port = _free_port()
-    second = worker_spec(stack, name="lake-writer-2", port=port, batch_max_events="3000")
-    second_url = f"http://{stack.settings.lake.web_host}:{port}"
-    log_one = LogTail(stack.supervisor.log_file(WRITER))
-    log_two = LogTail(stack.supervisor.log_file("lake-writer-2"))
-    stack.supervisor.start(second)
+    second = worker_spec(platform, name="lake-writer-2", port=port, batch_max_events="3000")
+    second_url = f"http://{platform.settings.lake.web_host}:{port}"
+    log_one = LogTail(platform.stack.supervisor.log_file(WRITER))
+    log_two = LogTail(platform.stack.supervisor.log_file("lake-writer-2"))
+    platform.stack.supervisor.start(second)
     try:
         deadline = time.monotonic() + 90
         while True:  # the group has rebalanced: each worker holds part of the partitions
-            one, two = _assigned(_lake_url(stack)), _assigned(second_url)
-            if one and two and not one & two and len(one | two) == stack.settings.kafka.partitions:
+            one, two = _assigned(_lake_url(platform)), _assigned(second_url)
+            if (
+                one
+                and two
+                and not one & two
+                and len(one | two) == platform.settings.kafka.partitions
+            ):
                 break
             assert time.monotonic() < deadline, (one, two)
             time.sleep(1)
-        [first] = stack.replay(str(tmp_path), [Hour.parse(hours[0])])
+        [first] = replay(platform, str(tmp_path), [Hour.parse(hours[0])])
         assert first.published == 20000
         log_two.wait_for(_msg("batch stored"), timeout=60)
         log_one.wait_for(_msg("lake file written"), timeout=60)
-        stack.supervisor.signal(WRITER, signal.SIGKILL)  # mid-batch
-        [more] = stack.replay(str(tmp_path), [Hour.parse(hours[1])])
+        platform.stack.supervisor.signal(WRITER, signal.SIGKILL)  # mid-batch
+        [more] = replay(platform, str(tmp_path), [Hour.parse(hours[1])])
         assert more.published == 20000
 
-        assert_lake_equals_source(wait_lake_holds(stack, tmp_path, hours, timeout=240))
+        assert_lake_equals_source(wait_lake_holds(platform, tmp_path, hours, timeout=240))
         list(log_two.new())
         took_over = {
             p for e in log_two.seen if e.get("msg") == "batch stored" for p in e["partitions"]
         }
         assert one <= took_over, "the survivor wrote the killed worker's partitions"
     finally:
-        stack.supervisor.stop(stack.service(WRITER).spec())
-        stack.supervisor.start(stack.service(WRITER).spec())
-        stack.supervisor.stop(second)
+        platform.stack.supervisor.stop(platform.stack.service(WRITER).spec())
+        platform.stack.supervisor.start(platform.stack.service(WRITER).spec())
+        platform.stack.supervisor.stop(second)
 
 
 def test_a_worker_joining_while_a_batch_is_taken_gets_its_partitions_whole(
-    stack: Platform, tmp_path: Path
+    platform: Platform, tmp_path: Path
 ) -> None:
     hour = "2019-08-08-8"
     write_hour(Hour.parse(hour), tmp_path, SynthConfig(events_per_hour=12000, seed=13))
     # The first worker takes for 20 s after the first event: the second joins meanwhile,
     # and the partitions it gets are revoked from the first in the middle of its batch.
-    first = worker_spec(stack, batch_max_events="1000000", batch_max_seconds="20")
+    first = worker_spec(platform, batch_max_events="1000000", batch_max_seconds="20")
     port = _free_port()
-    second = worker_spec(stack, name="lake-writer-2", port=port, batch_max_seconds="2")
-    log_one = LogTail(stack.supervisor.log_file(WRITER))
-    log_two = LogTail(stack.supervisor.log_file("lake-writer-2"))
-    stack.supervisor.stop(stack.service(WRITER).spec())
+    second = worker_spec(platform, name="lake-writer-2", port=port, batch_max_seconds="2")
+    log_one = LogTail(platform.stack.supervisor.log_file(WRITER))
+    log_two = LogTail(platform.stack.supervisor.log_file("lake-writer-2"))
+    platform.stack.supervisor.stop(platform.stack.service(WRITER).spec())
     try:
-        stack.supervisor.start(first)
+        platform.stack.supervisor.start(first)
         deadline = time.monotonic() + 60
-        while len(_assigned(_lake_url(stack))) < stack.settings.kafka.partitions:
+        while len(_assigned(_lake_url(platform))) < platform.settings.kafka.partitions:
             assert time.monotonic() < deadline, "the first worker never got every partition"
             time.sleep(0.5)
-        [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
+        [report] = replay(platform, str(tmp_path), [Hour.parse(hour)])
         assert report.published == 12000
-        stack.supervisor.start(second)
+        platform.stack.supervisor.start(second)
         left = log_one.wait_for(
             _msg("records of revoked partitions left to their new owner"), timeout=60
         )
         assert left["records"] > 0, "the revoked partitions' records were in the batch"
 
-        assert_lake_equals_source(wait_lake_holds(stack, tmp_path, [hour]))
+        assert_lake_equals_source(wait_lake_holds(platform, tmp_path, [hour]))
         stored_one = log_one.wait_for(_msg("batch stored"), timeout=60)
         assert not set(stored_one["partitions"]) & set(left["partitions"])
         stored_two = log_two.wait_for(_msg("batch stored"), timeout=60)
         assert set(left["partitions"]) <= set(stored_two["partitions"])
     finally:
-        stack.supervisor.stop(second)
-        stack.supervisor.stop(first)
-        stack.supervisor.start(stack.service(WRITER).spec())
+        platform.stack.supervisor.stop(second)
+        platform.stack.supervisor.stop(first)
+        platform.stack.supervisor.start(platform.stack.service(WRITER).spec())
 
 
 def test_a_stall_longer_than_the_poll_interval_keeps_the_partitions_and_a_join_abandons_it(
-    stack: Platform, tmp_path: Path
+    platform: Platform, tmp_path: Path
 ) -> None:
     hour = "2019-09-09-9"
     write_hour(Hour.parse(hour), tmp_path, SynthConfig(events_per_hour=6000, seed=17))
     stall = {"max_stall_seconds": "60", "batch_max_seconds": "2"}
-    one = worker_spec(stack, **stall)
+    one = worker_spec(platform, **stall)
     port_two, port_three = _free_port(), _free_port()
-    two = worker_spec(stack, name="lake-writer-2", port=port_two, **stall)
-    three = worker_spec(stack, name="lake-writer-3", port=port_three, **stall)
-    logs = [LogTail(stack.supervisor.log_file(n)) for n in (WRITER, "lake-writer-2")]
-    minio = stack.service("minio")
-    stack.supervisor.stop(stack.service(WRITER).spec())
+    two = worker_spec(platform, name="lake-writer-2", port=port_two, **stall)
+    three = worker_spec(platform, name="lake-writer-3", port=port_three, **stall)
+    logs = [LogTail(platform.stack.supervisor.log_file(n)) for n in (WRITER, "lake-writer-2")]
+    minio = platform.stack.service("minio")
+    platform.stack.supervisor.stop(platform.stack.service(WRITER).spec())
     try:
-        stack.supervisor.start(one)
-        stack.supervisor.start(two)
+        platform.stack.supervisor.start(one)
+        platform.stack.supervisor.start(two)
         deadline = time.monotonic() + 60
-        urls = [_lake_url(stack), f"http://{stack.settings.lake.web_host}:{port_two}"]
+        urls = [_lake_url(platform), f"http://{platform.settings.lake.web_host}:{port_two}"]
         while not all(_assigned(url) for url in urls):
             assert time.monotonic() < deadline, "both workers hold partitions"
             time.sleep(0.5)
         for log in logs:
             list(log.new())  # what came before the stall
-        stack.supervisor.stop(minio.spec())
+        platform.stack.supervisor.stop(minio.spec())
         try:
-            [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
+            [report] = replay(platform, str(tmp_path), [Hour.parse(hour)])
             assert report.published == 6000
             # 1. Longer than max.poll.interval (60 s) without a batch stored: the workers
             #    answer their group between retries, so nobody loses its partitions.
@@ -465,7 +474,7 @@ def test_a_stall_longer_than_the_poll_interval_keeps_the_partitions_and_a_join_a
                 assert not gone, f"{log.path.name} lost partitions during the stall: {gone}"
             # 2. A third worker joins: the partitions it gets are revoked from stalled
             #    batches, which are abandoned rather than written on by two owners.
-            stack.supervisor.start(three)
+            platform.stack.supervisor.start(three)
             deadline = time.monotonic() + 60
             while not any(
                 e.get("msg", "").startswith("batch abandoned") for log in logs for e in log.new()
@@ -473,9 +482,9 @@ def test_a_stall_longer_than_the_poll_interval_keeps_the_partitions_and_a_join_a
                 assert time.monotonic() < deadline, "no stalled batch was abandoned"
                 time.sleep(1)
         finally:
-            stack.supervisor.start(minio.spec())
-        assert_lake_equals_source(wait_lake_holds(stack, tmp_path, [hour]))
+            platform.stack.supervisor.start(minio.spec())
+        assert_lake_equals_source(wait_lake_holds(platform, tmp_path, [hour]))
     finally:
         for spec in (three, two, one):
-            stack.supervisor.stop(spec)
-        stack.supervisor.start(stack.service(WRITER).spec())
+            platform.stack.supervisor.stop(spec)
+        platform.stack.supervisor.start(platform.stack.service(WRITER).spec())

@@ -18,23 +18,24 @@ from ghlake.cli.main import app
 from ghlake.events.normalize import normalize_line
 from ghlake.events.schema import EVENT_COLUMNS
 from ghlake.hours import Hour
+from ghlake.ingest.reconcile import HourCounts
 from ghlake.lake.listing import list_partitions
 from ghlake.lake.reader import count_by_source_hour, open_parquet
 from ghlake.lake.schema import LAKE_SCHEMA
-from ghlake.platform import HourCounts, Platform
+from ghlake.platform import Platform
 from ghlake.synth import SynthConfig
 from ghlake.synth.hourfile import generate_hour
 from ghlake.warehouse.client import WarehouseClient
-from tests.conftest import read_dead_letters
+from tests.conftest import read_dead_letters, replay
 from tests.integration.test_faults import assert_lake_equals_source, wait_lake_holds
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_every_real_hour_of_every_era_is_in_the_lake_once(
-    stack: Platform, real_hours: dict[str, int], gharchive_dir: Path
+    platform: Platform, real_hours: dict[str, int], gharchive_dir: Path
 ) -> None:
-    results = wait_lake_holds(stack, gharchive_dir, sorted(real_hours), timeout=300)
+    results = wait_lake_holds(platform, gharchive_dir, sorted(real_hours), timeout=300)
     assert_lake_equals_source(results)
     by_hour = {r.hour: r for r in results}
     # Timeline hours are US-Pacific file hours: their events fall in two UTC event hours.
@@ -43,18 +44,18 @@ def test_every_real_hour_of_every_era_is_in_the_lake_once(
 
 
 def test_counts_per_source_hour_from_footers_equal_a_whole_reading(
-    stack: Platform, real_hours: dict[str, int], gharchive_dir: Path
+    platform: Platform, real_hours: dict[str, int], gharchive_dir: Path
 ) -> None:
-    assert_lake_equals_source(wait_lake_holds(stack, gharchive_dir, sorted(real_hours), 300))
-    prefix = stack.settings.lake.prefix
+    assert_lake_equals_source(wait_lake_holds(platform, gharchive_dir, sorted(real_hours), 300))
+    prefix = platform.settings.lake.prefix
     plain: Counter[str] = Counter()
-    for info in stack.store.list(f"{prefix}/"):
+    for info in platform.store.list(f"{prefix}/"):
         if info.key.endswith(".parquet"):
-            table = pq.read_table(io.BytesIO(stack.store.get(info.key)), columns=["source_hour"])
+            table = pq.read_table(io.BytesIO(platform.store.get(info.key)), columns=["source_hour"])
             plain.update(table.column("source_hour").to_pylist())
-    assert count_by_source_hour(stack.store, prefix) == dict(plain)
+    assert count_by_source_hour(platform.store, prefix) == dict(plain)
     some = sorted(real_hours)[:3]
-    assert count_by_source_hour(stack.store, prefix, some) == {h: plain[h] for h in some}
+    assert count_by_source_hour(platform.store, prefix, some) == {h: plain[h] for h in some}
     assert {h: plain[h] for h in real_hours} == real_hours, "the lake holds every real line"
 
 
@@ -69,14 +70,14 @@ def _fingerprint(pairs: Iterable[tuple[int, int]]) -> tuple[int, int, int]:
 
 
 def test_lake_and_warehouse_key_every_event_alike(
-    stack: Platform, real_hours_reconciled: list[HourCounts]
+    platform: Platform, real_hours_reconciled: list[HourCounts]
 ) -> None:
     """Per real hour, the (event_key, created_at) pairs of both stores agree, in every era
     (the Timeline hours have no ids: both key those events by cityHash64 of the line)."""
     hours = sorted(c.hour for c in real_hours_reconciled)
     lake: dict[str, set[tuple[int, int]]] = {h: set() for h in hours}
-    for info in stack.store.list(f"{stack.settings.lake.prefix}/"):
-        table = open_parquet(stack.store, info).read(
+    for info in platform.store.list(f"{platform.settings.lake.prefix}/"):
+        table = open_parquet(platform.store, info).read(
             columns=["source_hour", "event_key", "created_at"]
         )
         created = table.column("created_at").cast("int64").to_pylist()  # milliseconds
@@ -88,7 +89,7 @@ def test_lake_and_warehouse_key_every_event_alike(
         ):
             if hour in lake:
                 lake[hour].add((key, millis // 1000))
-    client = WarehouseClient(stack.settings.warehouse.url, token=stack.settings.api_token)
+    client = WarehouseClient(platform.settings.warehouse.url, token=platform.settings.api_token)
     try:
         result = client.sql(
             "SELECT source_hour, count(), sum(event_key), "
@@ -106,9 +107,9 @@ def test_lake_and_warehouse_key_every_event_alike(
 
 @pytest.mark.parametrize("hour", ["2011-02-15-0", "2012-06-14-15", "2015-01-01-1"])
 def test_lake_rows_are_the_normalizer_rows_of_the_source(
-    stack: Platform, real_hours: dict[str, int], gharchive_dir: Path, hour: str
+    platform: Platform, real_hours: dict[str, int], gharchive_dir: Path, hour: str
 ) -> None:
-    assert_lake_equals_source(wait_lake_holds(stack, gharchive_dir, [hour], timeout=300))
+    assert_lake_equals_source(wait_lake_holds(platform, gharchive_dir, [hour], timeout=300))
     file_time = int(Hour.parse(hour).start.timestamp())
     expected = {}
     lines = {}
@@ -121,8 +122,8 @@ def test_lake_rows_are_the_normalizer_rows_of_the_source(
             expected[(values["event_key"], values["created_at"])] = values
             lines[(values["event_key"], values["created_at"])] = raw.rstrip(b"\n")
     found = 0
-    for info in stack.store.list(f"{stack.settings.lake.prefix}/"):
-        table = pq.read_table(io.BytesIO(stack.store.get(info.key)))
+    for info in platform.store.list(f"{platform.settings.lake.prefix}/"):
+        table = pq.read_table(io.BytesIO(platform.store.get(info.key)))
         assert table.schema.equals(LAKE_SCHEMA), info.key
         for row in table.to_pylist():
             if row["source_hour"] != hour:
@@ -137,9 +138,9 @@ def test_lake_rows_are_the_normalizer_rows_of_the_source(
 
 
 def test_lake_ls_and_verify_commands(
-    stack: Platform, real_hours: dict[str, int], gharchive_dir: Path, tmp_path: Path
+    platform: Platform, real_hours: dict[str, int], gharchive_dir: Path, tmp_path: Path
 ) -> None:
-    assert_lake_equals_source(wait_lake_holds(stack, gharchive_dir, ["2014-02-15-0"]))
+    assert_lake_equals_source(wait_lake_holds(platform, gharchive_dir, ["2014-02-15-0"]))
     runner = CliRunner()
     ok = runner.invoke(
         app, ["lake", "verify", "--hour", "2014-02-15-0", "--source", str(gharchive_dir)]
@@ -160,7 +161,7 @@ def test_lake_ls_and_verify_commands(
     listing = runner.invoke(app, ["lake", "ls"])
     assert listing.exit_code == 0, listing.output
     assert "2014-02-15" in listing.output
-    partitions = list_partitions(stack.store, stack.settings.lake.prefix)
+    partitions = list_partitions(platform.store, platform.settings.lake.prefix)
     assert {(p.event_date, p.event_hour) for p in partitions} >= {
         ("2011-02-15", "00"),
         ("2015-01-01", "04"),
@@ -168,7 +169,7 @@ def test_lake_ls_and_verify_commands(
 
 
 def test_events_the_normalizer_cannot_map_go_to_the_dead_letter_topic(
-    stack: Platform, tmp_path: Path
+    platform: Platform, tmp_path: Path
 ) -> None:
     hour = "2019-10-10-10"
     good = list(generate_hour(Hour.parse(hour), SynthConfig(events_per_hour=200, seed=4)))
@@ -185,15 +186,15 @@ def test_events_the_normalizer_cannot_map_go_to_the_dead_letter_topic(
     )
     with gzip.open(tmp_path / f"{hour}.json.gz", "wb") as handle:
         handle.write(b"\n".join([*good[:100], unknown, *good[100:], bad_payload]) + b"\n")
-    [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
+    [report] = replay(platform, str(tmp_path), [Hour.parse(hour)])
     assert report.published == 202, "the producer only rejects lines that are not events"
 
-    [result] = wait_lake_holds(stack, tmp_path, [hour])
+    [result] = wait_lake_holds(platform, tmp_path, [hour])
     assert result.ok, result
     assert (result.source_lines, result.source_events, result.lake_rows) == (202, 200, 200)
     deadline = time.monotonic() + 60
     while True:
-        letters = {v: h for v, h in read_dead_letters(stack) if h.get("hour") == hour.encode()}
+        letters = {v: h for v, h in read_dead_letters(platform) if h.get("hour") == hour.encode()}
         if len(letters) == 2 or time.monotonic() > deadline:
             break
         time.sleep(1)
@@ -202,8 +203,8 @@ def test_events_the_normalizer_cannot_map_go_to_the_dead_letter_topic(
     assert {"kafka_partition", "kafka_offset", "line", "source"} <= set(letters[unknown])
 
 
-def _metrics(stack: Platform) -> dict[str, float]:
-    lake = stack.settings.lake
+def _metrics(platform: Platform) -> dict[str, float]:
+    lake = platform.settings.lake
     text = httpx.get(f"http://{lake.web_host}:{lake.web_port}/metrics", timeout=5).text
     values: dict[str, float] = {}
     for line in text.splitlines():
@@ -214,7 +215,7 @@ def _metrics(stack: Platform) -> dict[str, float]:
 
 
 def test_worker_metrics_cover_events_rows_files_latency_dead_letters_and_lag(
-    stack: Platform, tmp_path: Path
+    platform: Platform, tmp_path: Path
 ) -> None:
     hour = "2019-10-11-3"
     lines = list(generate_hour(Hour.parse(hour), SynthConfig(events_per_hour=300, seed=8)))
@@ -223,17 +224,17 @@ def test_worker_metrics_cover_events_rows_files_latency_dead_letters_and_lag(
     )
     with gzip.open(tmp_path / f"{hour}.json.gz", "wb") as handle:
         handle.write(b"\n".join([*lines, broken]) + b"\n")
-    stack.replay(str(tmp_path), [Hour.parse(hour)])
-    [result] = wait_lake_holds(stack, tmp_path, [hour])
+    replay(platform, str(tmp_path), [Hour.parse(hour)])
+    [result] = wait_lake_holds(platform, tmp_path, [hour])
     assert result.ok, result
     deadline = time.monotonic() + 60
     while True:  # lag is measured every few seconds; everything published is consumed
-        metrics = _metrics(stack)
+        metrics = _metrics(platform)
         lag = {k: v for k, v in metrics.items() if k.startswith("ghlake_lake_consumer_lag{")}
         if (lag and not any(lag.values())) or time.monotonic() > deadline:
             break
         time.sleep(1)
-    assert len(lag) == stack.settings.kafka.partitions, lag
+    assert len(lag) == platform.settings.kafka.partitions, lag
     assert not any(lag.values()), lag
     for name in (
         "ghlake_lake_events_in_total",
@@ -245,3 +246,13 @@ def test_worker_metrics_cover_events_rows_files_latency_dead_letters_and_lag(
         assert metrics[name] > 0, name
     assert metrics["ghlake_lake_stalled"] == 0
     assert any(k.startswith("ghlake_lake_stored_offset{") for k in metrics)
+
+
+def test_the_lake_writer_keeps_its_state_under_ghlake_home(platform: Platform) -> None:
+    folder = (
+        platform.settings.state_dir
+        / "faust"
+        / f"{platform.settings.lake.consumer_group}-worker-data"
+    )
+    assert folder.is_dir(), "Faust's data folder is under GHLAKE_HOME"
+    assert not list(Path.cwd().glob("*-worker-data")), "nothing in the working directory"

@@ -48,8 +48,8 @@ def _records(count: int, partitions: int = 2) -> list[SourceRecord]:
 
 
 @pytest.fixture
-def writer(stack: Platform) -> LakeWriter:
-    return LakeWriter(stack.store, TOPIC, f"test-writer-{uuid.uuid4().hex[:8]}")
+def writer(platform: Platform) -> LakeWriter:
+    return LakeWriter(platform.store, TOPIC, f"test-writer-{uuid.uuid4().hex[:8]}")
 
 
 def _offsets_in_lake(writer: LakeWriter) -> Counter[tuple[int, int]]:

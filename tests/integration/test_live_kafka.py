@@ -32,9 +32,11 @@ def _unique_id_base() -> int:
     return 90_000_000_000_000 + (time.time_ns() // 1000) % 10**12 * 1000
 
 
-def _read_topic(stack: Platform, ids: set[str]) -> list[tuple[dict[str, object], dict[str, bytes]]]:
+def _read_topic(
+    platform: Platform, ids: set[str]
+) -> list[tuple[dict[str, object], dict[str, bytes]]]:
     """Every message of the events topic whose event id is one of ``ids``, with its headers."""
-    kafka = stack.settings.kafka
+    kafka = platform.settings.kafka
     consumer = Consumer(
         {"bootstrap.servers": kafka.bootstrap, "group.id": "ghlake-live-test-reader",
          "enable.auto.commit": False}
@@ -66,7 +68,7 @@ def _read_topic(stack: Platform, ids: set[str]) -> list[tuple[dict[str, object],
 
 
 def test_two_overlapping_polls_land_on_the_topic_once_each(
-    stack: Platform, gharchive_dir: Path
+    platform: Platform, gharchive_dir: Path
 ) -> None:
     events = load_events(gharchive_dir / EXTRACT, id_base=_unique_id_base())
     clock = FakeClock(start=time.time())
@@ -85,7 +87,7 @@ def test_two_overlapping_polls_land_on_the_topic_once_each(
             published.append(outcome)
             api.advance(40)  # 40 newer events on top; the second poll sees 260 again
 
-        summary = poller.run(EventPublisher(stack.settings.kafka), threading.Event(), on_poll,
+        summary = poller.run(EventPublisher(platform.settings.kafka), threading.Event(), on_poll,
                              max_polls=2)  # fmt: skip
         offered = {orjson.loads(line)["id"] for line in events[:340]}
 
@@ -93,7 +95,7 @@ def test_two_overlapping_polls_land_on_the_topic_once_each(
     assert [o.published if o else 0 for o in published] == [300, 40]
     assert (summary.new, summary.published, summary.dead_lettered) == (340, 340, 0)
 
-    found = _read_topic(stack, offered)
+    found = _read_topic(platform, offered)
     identities = Counter((event["id"], event["created_at"]) for event, _ in found)
     assert len(identities) == 340, "every event offered reached the topic"
     assert set(identities.values()) == {1}, "and each exactly once"
@@ -104,7 +106,7 @@ def test_two_overlapping_polls_land_on_the_topic_once_each(
     assert polls[0].hour == Hour.containing(polls[0].window_start).name
 
 
-def test_poll_command_once_publishes_the_feed(stack: Platform, gharchive_dir: Path) -> None:
+def test_poll_command_once_publishes_the_feed(platform: Platform, gharchive_dir: Path) -> None:
     events = load_events(gharchive_dir / EXTRACT, limit=300, id_base=_unique_id_base())
     app = typer.Typer()
     app.command("poll")(poll)
@@ -118,7 +120,7 @@ def test_poll_command_once_publishes_the_feed(stack: Platform, gharchive_dir: Pa
     assert "live polling summary" in result.output
     assert tokens == {"tok"}
     ids = {orjson.loads(line)["id"] for line in events}
-    found = _read_topic(stack, ids)
+    found = _read_topic(platform, ids)
     assert sorted(event["id"] for event, _ in found) == sorted(ids)
-    [window] = [p for p in stack.ledger.polls(10) if p.published == len(ids)][:1]
+    [window] = [p for p in platform.ledger.polls(10) if p.published == len(ids)][:1]
     assert (window.pages, window.new) == (3, len(ids)), "the poll window is in the ledger"

@@ -21,6 +21,7 @@ from ghlake.hours import Hour, hour_range
 from ghlake.kafka.readback import end_offsets, header_map
 from ghlake.platform import Platform
 from ghlake.synth import SynthConfig, generate_hour, write_hour
+from tests.conftest import replay
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,10 +38,10 @@ def _write(folder: Path, hour: str, data: bytes) -> None:
     (folder / f"{hour}.json.gz").write_bytes(data)
 
 
-def _messages(stack: Platform, topic: str, hour: str) -> list[tuple[bytes, dict[str, bytes]]]:
+def _messages(platform: Platform, topic: str, hour: str) -> list[tuple[bytes, dict[str, bytes]]]:
     """Every message of ``hour`` on ``topic``, read plainly from the beginning."""
     consumer = Consumer({
-        "bootstrap.servers": stack.settings.kafka.bootstrap, "group.id": f"test-{time.time()}",
+        "bootstrap.servers": platform.settings.kafka.bootstrap, "group.id": f"test-{time.time()}",
         "enable.auto.commit": False, "enable.partition.eof": True,
     })  # fmt: skip
     try:
@@ -61,7 +62,7 @@ def _messages(stack: Platform, topic: str, hour: str) -> list[tuple[bytes, dict[
         consumer.close()
 
 
-def test_every_defect_in_one_hour(stack: Platform, tmp_path: Path) -> None:
+def test_every_defect_in_one_hour(platform: Platform, tmp_path: Path) -> None:
     hour = "2016-02-01-3"
     good = _lines(hour, 50)
     merged = good[10][:80] + good[11]  # an unterminated string swallowed the next event
@@ -71,7 +72,7 @@ def test_every_defect_in_one_hour(stack: Platform, tmp_path: Path) -> None:
     ]  # fmt: skip
     _write(tmp_path, hour, gzip.compress(b"\n".join(lines) + b"\n"))
 
-    [report] = stack.replay(str(tmp_path), [Hour.parse(hour)])
+    [report] = replay(platform, str(tmp_path), [Hour.parse(hour)])
     assert report.status == "published"
     assert report.lines == len(lines)
     # NUL block, broken JSON, merged prefix, duplicate, unknown shape, empty line.
@@ -80,8 +81,8 @@ def test_every_defect_in_one_hour(stack: Platform, tmp_path: Path) -> None:
     assert report.recovered == 1
     assert report.published + report.dead_lettered - report.recovered == report.lines
 
-    events = _messages(stack, stack.settings.kafka.topic, hour)
-    letters = _messages(stack, stack.settings.kafka.dead_letter_topic, hour)
+    events = _messages(platform, platform.settings.kafka.topic, hour)
+    letters = _messages(platform, platform.settings.kafka.dead_letter_topic, hour)
     assert len(events) == report.published
     assert len(letters) == report.dead_lettered
     assert good[11] in {value for value, _ in events}, "the event after the break is recovered"
@@ -93,18 +94,18 @@ def test_every_defect_in_one_hour(stack: Platform, tmp_path: Path) -> None:
         assert headers["hour"] == hour.encode()
         assert int(headers["line"]) >= 1
 
-    record = stack.ledger.hour(hour)
+    record = platform.ledger.hour(hour)
     assert record is not None
     assert (record.status, record.lines, record.dead_lettered) == ("published", len(lines), 6)
     assert record.sha256 == report.sha256
     assert len(record.sha256) == 64
     assert sum(last - first + 1 for first, last in record.offsets.values()) >= report.published
-    [counts] = stack.wait_reconciled({hour: report.published}, timeout=120)
+    [counts] = platform.reconciler.wait({hour: report.published}, timeout=120)
     assert counts.reconciled
 
 
 def test_damaged_files_and_missing_hours_do_not_stop_the_range(
-    stack: Platform, tmp_path: Path
+    platform: Platform, tmp_path: Path
 ) -> None:
     first, xml, truncated, missing = (Hour.parse(f"2016-08-20-{h}") for h in range(4))
     _write(tmp_path, first.name, gzip.compress(b"\n".join(_lines(first.name, 20)) + b"\n"))
@@ -116,40 +117,40 @@ def test_damaged_files_and_missing_hours_do_not_stop_the_range(
     body = gzip.compress(b"\n".join(_lines(truncated.name, 3000)) + b"\n")
     _write(tmp_path, truncated.name, body[: len(body) // 2])
 
-    reports = {r.hour: r for r in stack.replay(str(tmp_path), list(hour_range(first, missing)))}
+    reports = {r.hour: r for r in replay(platform, str(tmp_path), list(hour_range(first, missing)))}
     assert reports[first.name].status == "published"
     assert (reports[xml.name].status, reports[xml.name].lines) == ("corrupt", 0)
     assert "corrupt gzip" in (reports[xml.name].error or "")
     assert reports[truncated.name].status == "partial"
     assert 0 < reports[truncated.name].lines < 3000
     assert reports[missing.name].status == "missing"
-    ledger = {r.hour: r.status for r in stack.ledger.hours(first, missing)}
+    ledger = {r.hour: r.status for r in platform.ledger.hours(first, missing)}
     assert ledger == {first.name: "published", xml.name: "corrupt",
                       truncated.name: "partial", missing.name: "missing"}  # fmt: skip
 
 
-def test_published_hours_are_skipped_unless_forced(stack: Platform, tmp_path: Path) -> None:
+def test_published_hours_are_skipped_unless_forced(platform: Platform, tmp_path: Path) -> None:
     hour = Hour.parse("2016-03-01-0")
     write_hour(hour, tmp_path, SynthConfig(events_per_hour=200, seed=3))
-    [first] = stack.replay(str(tmp_path), [hour])
-    [again] = stack.replay(str(tmp_path), [hour])
+    [first] = replay(platform, str(tmp_path), [hour])
+    [again] = replay(platform, str(tmp_path), [hour])
     assert (first.status, again.status) == ("published", "skipped")
-    assert len(_messages(stack, stack.settings.kafka.topic, hour.name)) == 200
-    [forced] = stack.replay(str(tmp_path), [hour], force=True)
+    assert len(_messages(platform, platform.settings.kafka.topic, hour.name)) == 200
+    [forced] = replay(platform, str(tmp_path), [hour], force=True)
     assert forced.status == "published"
-    assert len(_messages(stack, stack.settings.kafka.topic, hour.name)) == 400
-    record = stack.ledger.hour(hour.name)
+    assert len(_messages(platform, platform.settings.kafka.topic, hour.name)) == 400
+    record = platform.ledger.hour(hour.name)
     assert record is not None
     assert record.attempts == 2
 
 
 def test_kill_9_mid_replay_then_resume_publishes_each_line_once(
-    stack: Platform, tmp_path: Path
+    platform: Platform, tmp_path: Path
 ) -> None:
     hour = Hour.parse("2016-05-05-5")
     events = write_hour(hour, tmp_path, SynthConfig(events_per_hour=120_000, seed=5)).events
-    topic = stack.settings.kafka.topic
-    before = end_offsets(stack.settings.kafka.bootstrap, topic)
+    topic = platform.settings.kafka.topic
+    before = end_offsets(platform.settings.kafka.bootstrap, topic)
     argv = [sys.executable, "-m", "ghlake.cli.main", "replay", "--source", str(tmp_path),
             "--from", hour.name]  # fmt: skip
     process = subprocess.Popen(argv, env=os.environ.copy(), stdout=subprocess.DEVNULL,
@@ -159,28 +160,28 @@ def test_kill_9_mid_replay_then_resume_publishes_each_line_once(
         while True:
             assert process.poll() is None, "the replay ended before it could be killed"
             assert time.monotonic() < deadline
-            record = stack.ledger.hour(hour.name)
+            record = platform.ledger.hour(hour.name)
             if record is not None and record.status == "publishing":
-                now = end_offsets(stack.settings.kafka.bootstrap, topic)
+                now = end_offsets(platform.settings.kafka.bootstrap, topic)
                 if sum(now.values()) - sum(before.values()) > 20_000:
                     break
             time.sleep(0.05)
         os.killpg(process.pid, signal.SIGKILL)
     finally:
         process.wait()
-    record = stack.ledger.hour(hour.name)
+    record = platform.ledger.hour(hour.name)
     assert record is not None
     assert record.status == "publishing", "the killed attempt left the hour unfinished"
 
-    [report] = stack.replay(str(tmp_path), [hour])
+    [report] = replay(platform, str(tmp_path), [hour])
     assert report.status == "published"
     assert report.lines == report.published == events
     assert report.resent_skipped > 20_000, "what the killed attempt delivered was not sent again"
 
     lines = Counter(
-        int(h["line"]) for _, h in _messages(stack, stack.settings.kafka.topic, hour.name)
+        int(h["line"]) for _, h in _messages(platform, platform.settings.kafka.topic, hour.name)
     )
     assert len(lines) == events, "every line of the hour is on the topic"
     assert max(lines.values()) == 1, "and none twice"
-    [counts] = stack.wait_reconciled({hour.name: events}, timeout=180)
+    [counts] = platform.reconciler.wait({hour.name: events}, timeout=180)
     assert counts.reconciled

@@ -20,10 +20,12 @@ import orjson
 import pytest
 
 from ghlake.hours import Hour
+from ghlake.ingest.reconcile import HourCounts
 from ghlake.kafka.producer import Provenance
-from ghlake.platform import HourCounts, Platform
+from ghlake.platform import Platform
 from ghlake.synth import SynthConfig, write_hour
 from ghlake.warehouse.client import WarehouseClient
+from tests.conftest import replay
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -169,19 +171,19 @@ def _read(path: Path) -> list[bytes]:
 
 
 @pytest.fixture(scope="module")
-def client(stack: Platform) -> Iterator[WarehouseClient]:
-    client = WarehouseClient(stack.settings.warehouse.url, token=stack.settings.api_token)
+def client(platform: Platform) -> Iterator[WarehouseClient]:
+    client = WarehouseClient(platform.settings.warehouse.url, token=platform.settings.api_token)
     yield client
     client.close()
 
 
 @pytest.fixture(scope="module")
 def other_sources(
-    stack: Platform, gharchive_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    platform: Platform, gharchive_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, list[bytes]]:
     """The extracts and two generated hours, published once; label -> lines."""
     sources: dict[str, list[bytes]] = {}
-    publisher = stack.publisher()
+    publisher = platform.publisher()
     for path in sorted(gharchive_dir.glob("*events-*.ndjson.gz")):
         label = "extract-" + path.name.removesuffix(".ndjson.gz")
         sources[label] = _read(path)
@@ -191,13 +193,13 @@ def other_sources(
     for name in GENERATED:
         write_hour(Hour.parse(name), folder, SynthConfig(events_per_hour=1500, seed=11))
         sources[name] = _read(folder / f"{name}.json.gz")
-    reports = stack.replay(str(folder), [Hour.parse(name) for name in GENERATED])
+    reports = replay(platform, str(folder), [Hour.parse(name) for name in GENERATED])
     assert all(r.status == "published" for r in reports), reports
     expected = {label: len({_identity(x, orjson.loads(x)) for x in lines})
                 for label, lines in sources.items()}  # fmt: skip
     deadline = time.monotonic() + 180
-    while stack.warehouse.counts_by_source_hour(expected) != expected:
-        assert time.monotonic() < deadline, stack.warehouse.counts_by_source_hour(expected)
+    while platform.warehouse.counts_by_source_hour(expected) != expected:
+        assert time.monotonic() < deadline, platform.warehouse.counts_by_source_hour(expected)
         time.sleep(1)
     return sources
 

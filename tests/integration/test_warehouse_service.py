@@ -29,8 +29,8 @@ BAD = [
 
 
 @pytest.fixture(scope="module")
-def client(stack: Platform) -> Iterator[WarehouseClient]:
-    client = WarehouseClient(stack.settings.warehouse.url, token=stack.settings.api_token)
+def client(platform: Platform) -> Iterator[WarehouseClient]:
+    client = WarehouseClient(platform.settings.warehouse.url, token=platform.settings.api_token)
     yield client
     client.close()
 
@@ -53,7 +53,7 @@ def _wait_for(check: object, timeout: float = 90) -> None:
 
 
 def test_bad_messages_land_in_ingest_errors_and_the_consumer_goes_on(
-    stack: Platform, client: WarehouseClient
+    platform: Platform, client: WarehouseClient
 ) -> None:
     label = "bad-messages-2026"
     delivered: list[tuple[int, int]] = []
@@ -62,11 +62,11 @@ def test_bad_messages_land_in_ingest_errors_and_the_consumer_goes_on(
         assert error is None, error
         delivered.append((message.partition(), message.offset()))
 
-    producer = Producer({"bootstrap.servers": stack.settings.kafka.bootstrap})
+    producer = Producer({"bootstrap.servers": platform.settings.kafka.bootstrap})
     good = _event("WatchEvent", 1, datetime(2026, 1, 2, 3, 4, 5), "after-bad", "o/after-bad")
     for value in [*BAD, good]:
         producer.produce(
-            stack.settings.kafka.topic, value=value, key=b"bad", partition=0,
+            platform.settings.kafka.topic, value=value, key=b"bad", partition=0,
             headers=[("hour", label.encode())], on_delivery=on_delivery,
         )  # fmt: skip
     assert producer.flush(30) == 0
@@ -75,7 +75,7 @@ def test_bad_messages_land_in_ingest_errors_and_the_consumer_goes_on(
     def all_there() -> bool:
         errors = client.ingest_errors(limit=10_000)
         mine = {(int(e["kafka_partition"]), int(e["kafka_offset"])) for e in errors}
-        return bad_offsets <= mine and bool(stack.warehouse.counts_by_source_hour([label]))
+        return bad_offsets <= mine and bool(platform.warehouse.counts_by_source_hour([label]))
 
     _wait_for(all_there)
     errors = {
@@ -90,12 +90,12 @@ def test_bad_messages_land_in_ingest_errors_and_the_consumer_goes_on(
     assert any(r.startswith("created_at is not a timestamp") for r in reasons)
     assert "no event type" in reasons
     assert errors[min(bad_offsets)]["raw"] == BAD[0].decode()
-    assert stack.warehouse.counts_by_source_hour([label]) == {label: 1}, "the valid one after"
+    assert platform.warehouse.counts_by_source_hour([label]) == {label: 1}, "the valid one after"
 
 
-def test_sql_endpoint_is_read_only_and_limited(stack: Platform, client: WarehouseClient) -> None:
+def test_sql_endpoint_is_read_only_and_limited(platform: Platform, client: WarehouseClient) -> None:
     before = client.sql("SELECT count() FROM github_events").rows[0][0]
-    intruder = WarehouseClient(stack.settings.warehouse.url, token="wrong")
+    intruder = WarehouseClient(platform.settings.warehouse.url, token="wrong")
     try:
         with pytest.raises(InvalidInputError, match="token"):
             intruder.sql("SELECT 1")
@@ -131,7 +131,7 @@ def test_sql_endpoint_is_read_only_and_limited(stack: Platform, client: Warehous
 
 
 def test_trending_discounts_star_bursts_from_new_accounts(
-    stack: Platform, client: WarehouseClient
+    platform: Platform, client: WarehouseClient
 ) -> None:
     window = datetime(2026, 2, 20, 10)
     lines = []
@@ -145,8 +145,8 @@ def test_trending_discounts_star_bursts_from_new_accounts(
             _event("WatchEvent", 300 + i, window + timedelta(minutes=i), f"new{i}", "t/farm")
         )
     label = "trending-2026"
-    stack.publisher().publish_lines(lines, Provenance("gharchive", label, ""))
-    _wait_for(lambda: stack.warehouse.counts_by_source_hour([label]) == {label: len(lines)})
+    platform.publisher().publish_lines(lines, Provenance("gharchive", label, ""))
+    _wait_for(lambda: platform.warehouse.counts_by_source_hour([label]) == {label: len(lines)})
 
     until = window + timedelta(hours=2)
     ranked = {r.repo_name: r for r in client.trending_repositories(until, min_stars=0, limit=1000)}

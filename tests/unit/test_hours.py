@@ -35,3 +35,12 @@ def test_reversed_range_is_an_error() -> None:
 def test_containing_converts_to_utc() -> None:
     moment = datetime.fromisoformat("2012-06-14T15:01:39-07:00")
     assert Hour.containing(moment).name == "2012-06-14-22"
+
+
+def test_an_hour_equals_its_name_and_orders_by_time() -> None:
+    one, ten = Hour.parse("2015-01-01-1"), Hour.parse("2015-01-01-10")
+    assert one == "2015-01-01-1" and "2015-01-01-1" == one
+    assert one != "2015-01-01-01", "equal to GH Archive's spelling only"
+    assert {one: 7}["2015-01-01-1"] == 7 and {"2015-01-01-1": 7}[one] == 7
+    assert sorted([ten, one]) == [one, ten], "by time, not by name"
+    assert one != 1 and one != Hour.parse("2015-01-01-2")

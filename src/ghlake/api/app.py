@@ -17,8 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ghlake import __version__
 from ghlake.api.routes import archive, health, reconcile, replays, warehouse
-from ghlake.errors import GhLakeError, InvalidInputError
-from ghlake.ingest.jobs import ReplayJobs
+from ghlake.errors import GhLakeError, http_status
 from ghlake.platform import Platform
 from ghlake.settings import Settings
 
@@ -44,7 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         platform = Platform(settings)
-        jobs = ReplayJobs(platform)
+        jobs = platform.replay_jobs()
         app.state.platform, app.state.jobs = platform, jobs
         app.state.registry, app.state.gauges = registry, gauges
         jobs.start()
@@ -73,13 +72,10 @@ def create_app(settings: Settings) -> FastAPI:
         latency.labels(name).observe(time.perf_counter() - started)
         return response
 
-    @app.exception_handler(InvalidInputError)
-    async def invalid_input(request: Request, exc: InvalidInputError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
-
     @app.exception_handler(GhLakeError)
     async def known_error(request: Request, exc: GhLakeError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503)
+        # By kind: bad input 422 (as FastAPI's own validation), transient 503, the rest 500.
+        return JSONResponse({"detail": str(exc)}, status_code=http_status(exc))
 
     app.include_router(health.router)
     app.include_router(replays.router)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ghlake.cli.common import console, err_console, load_platform, load_settings
+from ghlake.cli.common import console, err_console, load_platform
 from ghlake.hours import Hour
 from ghlake.lake.listing import list_partitions
 from ghlake.lake.verify import verify_hour
@@ -70,7 +70,7 @@ def worker() -> None:
 
     from ghlake.streams.lake_app import create_lake_app  # noqa: PLC0415
 
-    lake_app_ = create_lake_app(load_settings())
+    lake_app_ = create_lake_app(load_platform())
     faust.Worker(
         lake_app_, loglevel="INFO", logging_config=logging_dict_config("INFO")
     ).execute_from_commandline()

@@ -22,9 +22,11 @@ from ghlake.cli.poll import poll
 from ghlake.cli.warehouse import warehouse_app
 from ghlake.errors import GhLakeError
 from ghlake.hours import Hour, hour_range
+from ghlake.ingest.reconcile import HourCounts
 from ghlake.ingest.replay import HourReport
+from ghlake.ledger import HourStatus
 from ghlake.logs import configure_logging
-from ghlake.platform import HourCounts, Platform
+from ghlake.platform import Platform
 from ghlake.services.supervisor import ServiceStatus
 
 __all__ = ["app", "run"]
@@ -71,7 +73,9 @@ def install() -> None:
     """Fetch the Kafka jars and build the MinIO server into the cache (once per pin)."""
     platform = load_platform()
     with console.status("installing") as status:
-        platform.install(on_step=lambda step: status.update(f"{step} (first time: a few minutes)"))
+        platform.stack.install(
+            on_step=lambda step: status.update(f"{step} (first time: a few minutes)")
+        )
     console.print(f"[green]installed[/] into {platform.settings.cache_dir}")
 
 
@@ -80,7 +84,7 @@ def up() -> None:
     """Install what is missing and start the stack (Kafka, MinIO, warehouse, lake writer)."""
     platform = load_platform()
     with console.status("starting ghlake") as status:
-        statuses = platform.up(on_step=status.update)
+        statuses = platform.stack.up(on_step=status.update)
     console.print(_status_table(statuses))
 
 
@@ -89,14 +93,14 @@ def down() -> None:
     """Stop every service of the stack."""
     platform = load_platform()
     with console.status("stopping ghlake") as status:
-        statuses = platform.down(on_step=status.update)
+        statuses = platform.stack.down(on_step=status.update)
     console.print(_status_table(statuses))
 
 
 @app.command()
 def status() -> None:
     """Show each service, its address and its health."""
-    statuses = load_platform().status()
+    statuses = load_platform().stack.status()
     console.print(_status_table(statuses))
     if not all(s.healthy for s in statuses):
         raise typer.Exit(1)
@@ -108,13 +112,14 @@ def _replay_table(reports: list[HourReport]) -> Table:
     table.add_column("status", no_wrap=True)
     for column in ("lines", "published", "dead-lettered", "MB", "ev/s"):
         table.add_column(column, justify="right", no_wrap=True)
-    colors = {"published": "green", "skipped": "cyan", "partial": "yellow", "missing": "yellow"}
+    colors = {HourStatus.PUBLISHED: "green", HourStatus.SKIPPED: "cyan",
+              HourStatus.PARTIAL: "yellow", HourStatus.MISSING: "yellow"}  # fmt: skip
     notes = []
     for r in reports:
         rate = f"{r.published / r.seconds:,.0f}" if r.seconds else "-"
         status = f"[{colors.get(r.status, 'red')}]{r.status}[/]"
-        table.add_row(r.hour, status, f"{r.lines:,}", f"{r.published:,}", f"{r.dead_lettered:,}",
-                      f"{r.bytes / 1e6:,.1f}", rate)  # fmt: skip
+        table.add_row(r.hour.name, status, f"{r.lines:,}", f"{r.published:,}",
+                      f"{r.dead_lettered:,}", f"{r.bytes / 1e6:,.1f}", rate)  # fmt: skip
         if r.recovered or r.duplicates:
             notes.append(f"{r.hour}: {r.recovered:,} recovered, {r.duplicates:,} duplicates")
         if r.error:
@@ -142,7 +147,10 @@ def _replay(
         def on_lines(lines: int, _bytes: int) -> None:
             progress.update(task, lines=done["lines"] + lines)
 
-        reports = platform.replay(location, hours, on_hour, on_lines, force=force, speed=speed)
+        with platform.replayer(location) as replayer:
+            reports = replayer.run(
+                hours, force=force, speed=speed, on_hour=on_hour, progress=on_lines
+            )
         progress.update(task, completed=len(hours), lines=sum(r.lines for r in reports))
     return reports
 
@@ -168,7 +176,7 @@ def replay(
     hours = list(hour_range(first, last))
     reports = _replay(load_platform(), source, hours, force=force, speed=speed)
     console.print(_replay_table(reports))
-    if any(r.status not in ("published", "skipped") for r in reports):
+    if not all(r.status.ok for r in reports):
         raise typer.Exit(1)
 
 
@@ -181,7 +189,7 @@ def synth(
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Write realistic GH Archive hour files for offline runs and volume."""
-    from ghlake.synth import SynthConfig, write_hour  # noqa: PLC0415
+    from ghlake.synth import SynthConfig, write_hour  # noqa: PLC0415 - a fifth of the package
 
     first = Hour.parse(from_)
     hours = list(hour_range(first, Hour.parse(to) if to else first))
@@ -207,7 +215,7 @@ def _counts_table(counts: list[HourCounts]) -> Table:
         table.add_column(column, justify="right")
     for c in counts:
         mark = "[green]yes[/]" if c.reconciled else "[red]no[/]"
-        table.add_row(c.hour, f"{c.published:,}", f"{c.lake:,}", f"{c.warehouse:,}", mark)
+        table.add_row(c.hour.name, f"{c.published:,}", f"{c.lake:,}", f"{c.warehouse:,}", mark)
     totals = (sum(c.published for c in counts), sum(c.lake for c in counts),
               sum(c.warehouse for c in counts))  # fmt: skip
     table.add_row("total", *(f"{n:,}" for n in totals), "")
@@ -221,9 +229,9 @@ def reconcile(
 ) -> None:
     """Compare per-hour counts of the ledger, the lake and the warehouse; name hours that differ."""
     first = Hour.parse(from_)
-    counts = load_platform().reconcile(first, Hour.parse(to) if to else first)
+    counts = load_platform().reconciler.reconcile(first, Hour.parse(to) if to else first)
     console.print(_counts_table(counts))
-    differing = [c.hour for c in counts if not c.reconciled]
+    differing = [c.hour.name for c in counts if not c.reconciled]
     if differing:
         err_console.print(f"[red]{len(differing)} hours differ:[/] {', '.join(differing)}")
         raise typer.Exit(1)
@@ -247,8 +255,8 @@ def demo(
 
     platform = load_platform()
     with console.status("starting ghlake") as status:
-        platform.up(on_step=status.update)
-    console.print(_status_table(platform.status()))
+        platform.stack.up(on_step=status.update)
+    console.print(_status_table(platform.stack.status()))
     if source is not None:
         if from_ is None:
             raise typer.BadParameter("--from is required with --source")
@@ -257,14 +265,16 @@ def demo(
         origin = "given"
     else:
         with console.status("probing GH Archive (falls back to generated hours offline)"):
-            plan = plan_source(platform.settings.state_dir, offline=offline)
+            plan = plan_source(
+                platform.settings.state_dir, platform.settings.replay.mirror, offline=offline
+            )
         location, hours, origin = plan.location, list(plan.hours), plan.origin
     console.print(f"hours {hours[0]}..{hours[-1]} from {location} ({origin})")
     reports = _replay(platform, location, hours)
     console.print(_replay_table(reports))
     published = {r.hour: r.published for r in reports if r.published}
     with console.status("waiting for the lake and the warehouse") as status:
-        counts = platform.wait_reconciled(
+        counts = platform.reconciler.wait(
             published, timeout=timeout,
             on_poll=lambda c: status.update(
                 f"lake {sum(x.lake for x in c):,} / warehouse {sum(x.warehouse for x in c):,}"

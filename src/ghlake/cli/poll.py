@@ -20,17 +20,10 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from ghlake.cli.common import console, load_settings
+from ghlake.cli.common import console, load_platform
 from ghlake.errors import GhLakeError
-from ghlake.kafka.producer import EventPublisher, PublishResult
-from ghlake.ledger import Ledger, PollRecord
-from ghlake.sources.live import (
-    EventsApiClient,
-    LiveConfig,
-    LivePoller,
-    LiveRunSummary,
-    PollResult,
-)
+from ghlake.kafka.producer import PublishResult
+from ghlake.sources.live import LivePoller, LiveRunSummary, PollResult
 
 __all__ = ["poll"]
 
@@ -46,23 +39,15 @@ def _number(value: float | None) -> str:
 class _PollView:
     """The live display: the latest polls and when the next one is due (re-rendered each tick)."""
 
-    def __init__(self, poller: LivePoller, base_url: str, ledger: Ledger) -> None:
+    def __init__(self, poller: LivePoller) -> None:
         self.poller = poller
-        self.ledger = ledger
-        self.base_url = base_url
+        self.base_url = poller.config.base_url
         self.rows: deque[tuple[str, ...]] = deque(maxlen=_RECENT_POLLS)
         self.totals = {"polls": 0, "new": 0, "published": 0}
         self.last_error = ""
 
     def on_poll(self, result: PollResult, published: PublishResult | None) -> None:
-        """Record one poll window in the ledger and add its row."""
-        self.ledger.record_poll(
-            PollRecord(
-                result.window_start, result.window_end, result.pages_fetched,
-                result.pages_not_modified, result.received, result.new, result.duplicates,
-                published.published if published else 0, result.rate_limit_remaining,
-            )
-        )  # fmt: skip
+        """Add one poll window's row (the ledger has recorded it already)."""
         self.totals["polls"] += 1
         self.totals["new"] += result.new
         self.totals["published"] += published.published if published else 0
@@ -139,24 +124,17 @@ def poll(
     ] = None,
 ) -> None:
     """Poll GitHub's public Events API (all three pages) and publish new events to Kafka."""
-    settings = load_settings()
-    live = settings.live
-    config = LiveConfig(
-        base_url=base_url or live.base_url, pages=live.pages, per_page=live.per_page,
-        tokens=tuple(token or [t.get_secret_value() for t in live.tokens]),
-        min_interval_s=live.min_interval_s, user_agent=live.user_agent,
-        timeout_s=live.timeout_s, dedup_capacity=live.dedup_capacity,
-    )  # fmt: skip
-    ledger = Ledger(settings.ledger_url)
+    platform = load_platform()
     stop = threading.Event()
     started = time.monotonic()
-    with EventsApiClient(config) as client, ThreadPoolExecutor(1, "ghlake-poll") as pool:
-        poller = LivePoller(client)
-        view = _PollView(poller, config.base_url, ledger)
-        publisher = EventPublisher(settings.kafka)
+    with (
+        platform.live_ingest(base_url, token) as ingest,
+        ThreadPoolExecutor(1, "ghlake-poll") as pool,
+    ):
+        view = _PollView(ingest.poller)
         with Live(view, console=console, refresh_per_second=2):
             future = pool.submit(
-                poller.run, publisher, stop, view.on_poll,
+                ingest.run, stop, view.on_poll,
                 max_polls=1 if once else max_polls, on_error=view.on_error,
             )  # fmt: skip
             try:
@@ -164,7 +142,7 @@ def poll(
             except KeyboardInterrupt:
                 stop.set()  # the poll in flight finishes; a wait ends at once
                 summary = future.result()
-    ledger.close()
+    platform.close()
     console.print(_summary_table(summary, time.monotonic() - started))
     if summary.failed_polls and not summary.polls:
         raise typer.Exit(1)

@@ -16,9 +16,8 @@ import httpx
 from ghlake.hours import Hour, hour_range
 from ghlake.synth import SynthConfig, write_hour
 
-__all__ = ["DEFAULT_MIRROR", "SourcePlan", "plan_source"]
+__all__ = ["SourcePlan", "plan_source"]
 
-DEFAULT_MIRROR = "https://data.gharchive.org"
 # Real hours the online run downloads: a modest, well-known pair (about 15k events).
 ONLINE_HOURS = ("2015-01-01-15", "2015-01-01-16")
 # Modern hours for the offline run, after GitHub's 2025 payload cut.
@@ -46,11 +45,11 @@ def mirror_reachable(base_url: str, hour: Hour, timeout: float = 5.0) -> bool:
 
 def plan_source(
     state_dir: Path,
-    mirror: str = DEFAULT_MIRROR,
+    mirror: str,
     events_per_hour: int = 20_000,
     offline: bool = False,
 ) -> SourcePlan:
-    """Real hours from ``mirror`` when it answers, else generated ones under ``state_dir``."""
+    """Real hours from ``mirror`` (GHLAKE_REPLAY__MIRROR) when it answers, else generated ones."""
     online = tuple(Hour.parse(h) for h in ONLINE_HOURS)
     if not offline and mirror_reachable(mirror, online[0]):
         return SourcePlan(mirror, online, "mirror")

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ghlake.errors import GhLakeError, InvalidInputError
 from ghlake.hours import Hour, hour_range
-from ghlake.ingest.replay import HourReport
-from ghlake.ledger import JobRecord
-from ghlake.platform import Platform
+from ghlake.ingest.replay import HourReport, Replayer
+from ghlake.ledger import JobRecord, JobStatus, Ledger
 
 __all__ = ["ReplayJobs", "ReplayRequest"]
 
@@ -47,11 +47,15 @@ class ReplayRequest:
 
 
 class ReplayJobs:
-    """The queue of replay jobs and the thread that runs them."""
+    """The queue of replay jobs and the thread that runs them.
 
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-        self.ledger = platform.ledger
+    ``open_replayer(source)`` builds a :class:`Replayer` for a job's source
+    (``Platform.replayer`` in production); the job closes it when done.
+    """
+
+    def __init__(self, ledger: Ledger, open_replayer: Callable[[str], Replayer]) -> None:
+        self.ledger = ledger
+        self.open_replayer = open_replayer
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._cancelled: set[str] = set()
         self._lock = threading.Lock()
@@ -88,8 +92,8 @@ class ReplayJobs:
             return job
         with self._lock:
             self._cancelled.add(job_id)
-        if job.status == "queued":
-            self.ledger.update_job(job_id, status="cancelled")
+        if job.status is JobStatus.QUEUED:
+            self.ledger.update_job(job_id, status=JobStatus.CANCELLED)
         return self.ledger.job(job_id)
 
     def _stopping(self, job_id: str) -> bool:
@@ -105,10 +109,10 @@ class ReplayJobs:
                 self._run(job)
             except Exception as exc:  # a job's failure is recorded; the worker goes on
                 log.exception("replay job failed", extra={"job": job_id})
-                self.ledger.update_job(job_id, status="failed", error=str(exc))
+                self.ledger.update_job(job_id, status=JobStatus.FAILED, error=str(exc))
 
     def _run(self, job: JobRecord) -> None:
-        self.ledger.update_job(job.id, status="running", error=None)
+        self.ledger.update_job(job.id, status=JobStatus.RUNNING, error=None)
         totals = {"hours": 0, "published": 0, "dead": 0}
 
         def on_report(report: HourReport) -> None:
@@ -120,21 +124,20 @@ class ReplayJobs:
                 dead_lettered=totals["dead"], current_hour=report.hour,
             )  # fmt: skip
 
-        hours = list(hour_range(Hour.parse(job.first_hour), Hour.parse(job.last_hour)))
+        hours = list(hour_range(job.first_hour, job.last_hour))
         try:
-            reports = self.platform.replay(
-                job.source, hours, force=bool(job.force), speed=job.speed,
-                should_stop=lambda: self._stopping(job.id), on_report=on_report,
-            )  # fmt: skip
+            with self.open_replayer(job.source) as replayer:
+                reports = replayer.run(
+                    hours, force=bool(job.force), speed=job.speed,
+                    should_stop=lambda: self._stopping(job.id), on_report=on_report,
+                )  # fmt: skip
         except GhLakeError as exc:
-            self.ledger.update_job(job.id, status="failed", error=str(exc))
+            self.ledger.update_job(job.id, status=JobStatus.FAILED, error=str(exc))
             return
         if self._stopping(job.id):
-            status = "cancelled" if job.id in self._cancelled else "queued"
+            status = JobStatus.CANCELLED if job.id in self._cancelled else JobStatus.QUEUED
         else:
-            status = "done"
-        problems = [
-            f"{r.hour}: {r.status}" for r in reports if r.status not in ("published", "skipped")
-        ]
+            status = JobStatus.DONE
+        problems = [f"{r.hour}: {r.status}" for r in reports if not r.status.ok]
         self.ledger.update_job(job.id, status=status, error="; ".join(problems) or None)
         log.info("replay job ended", extra={"job": job.id, "status": status, **totals})

@@ -22,7 +22,7 @@ from ghlake.events.identity import MalformedEventError, parse_created_at
 from ghlake.hours import Hour
 from ghlake.kafka.producer import EventPublisher, Provenance, PublishCancelledError
 from ghlake.kafka.readback import delivered_message_ids, offsets_since
-from ghlake.ledger import HourRecord, Ledger
+from ghlake.ledger import HourRecord, HourStatus, Ledger
 from ghlake.settings import KafkaSettings
 from ghlake.sources.archive import FetchedHour, HourFetcher, gunzip_lines
 from ghlake.sources.lines import LineOutcome, classify_lines
@@ -33,15 +33,14 @@ log = logging.getLogger(__name__)
 
 HourStarted = Callable[[Hour], None]
 LineProgress = Callable[[int, int], None]
-RESUMABLE = ("publishing", "interrupted", "partial")
 
 
 @dataclass(frozen=True)
 class HourReport:
     """The outcome of one hour."""
 
-    hour: str
-    status: str  # published, partial, corrupt, missing, failed, interrupted, skipped
+    hour: Hour
+    status: HourStatus
     lines: int = 0
     published: int = 0
     dead_lettered: int = 0
@@ -54,7 +53,7 @@ class HourReport:
     error: str | None = None
 
     @classmethod
-    def from_record(cls, record: HourRecord, status: str) -> HourReport:
+    def from_record(cls, record: HourRecord, status: HourStatus) -> HourReport:
         """A report of what the ledger holds (for hours not published again)."""
         return cls(
             record.hour, status, record.lines, record.published, record.dead_lettered,
@@ -107,7 +106,10 @@ class _Guarded:
 
 
 class Replayer:
-    """Publishes hours from a fetcher through a publisher, keeping the ledger."""
+    """Publishes hours from a fetcher through a publisher, keeping the ledger.
+
+    It owns the fetcher (its spool of downloads): close it, or use it in a ``with``.
+    """
 
     def __init__(
         self,
@@ -122,6 +124,16 @@ class Replayer:
         self.fetcher = fetcher
         self.kafka = kafka
         self.concurrency = concurrency
+
+    def close(self) -> None:
+        """Release the fetcher's connections and spooled files."""
+        self.fetcher.close()
+
+    def __enter__(self) -> Replayer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def run(
         self,
@@ -139,13 +151,13 @@ class Replayer:
         ``on_report`` hears each hour's report as soon as the hour is done.
         """
         todo: list[Hour] = []
-        reports: dict[str, HourReport] = {}
+        reports: dict[Hour, HourReport] = {}
         for hour in hours:
-            record = self.ledger.hour(hour.name)
-            if record is not None and record.status == "published" and not force:
-                reports[hour.name] = HourReport.from_record(record, "skipped")
+            record = self.ledger.hour(hour)
+            if record is not None and record.status is HourStatus.PUBLISHED and not force:
+                reports[hour] = HourReport.from_record(record, HourStatus.SKIPPED)
                 if on_report is not None:
-                    on_report(reports[hour.name])
+                    on_report(reports[hour])
             else:
                 todo.append(hour)
         pacer = Pacer(speed) if speed else None
@@ -155,14 +167,14 @@ class Replayer:
             if on_hour is not None:
                 on_hour(fetched.hour)
             try:
-                reports[fetched.hour.name] = self._one(fetched, force, pacer, progress, should_stop)
+                reports[fetched.hour] = self._one(fetched, force, pacer, progress, should_stop)
             finally:
                 fetched.discard()
             if on_report is not None:
-                on_report(reports[fetched.hour.name])
-            if reports[fetched.hour.name].status == "interrupted":
+                on_report(reports[fetched.hour])
+            if reports[fetched.hour].status is HourStatus.INTERRUPTED:
                 break
-        return [reports[h] for h in sorted(reports, key=Hour.parse)]
+        return [reports[hour] for hour in sorted(reports)]
 
     def _one(
         self,
@@ -174,15 +186,15 @@ class Replayer:
     ) -> HourReport:
         hour = fetched.hour
         if fetched.path is None:
-            status = "failed" if fetched.failed else "missing"
+            status = HourStatus.FAILED if fetched.failed else HourStatus.MISSING
             self.ledger.finish_hour(hour, status, source=fetched.origin, error=fetched.error)
             log.warning("hour not fetched", extra={"hour": hour.name, "status": status,
                                                    "error": fetched.error})  # fmt: skip
-            return HourReport(hour.name, status, error=fetched.error)
+            return HourReport(hour, status, error=fetched.error)
 
-        previous = self.ledger.hour(hour.name)
+        previous = self.ledger.hour(hour)
         skip: set[str] = set()
-        resumable = previous is not None and previous.status in RESUMABLE and not force
+        resumable = previous is not None and previous.status.resumable and not force
         if resumable and previous is not None and previous.started_at is not None:
             # Clocks of this host: a minute of margin costs only a little more reading.
             since = previous.started_at - timedelta(minutes=1)
@@ -202,13 +214,13 @@ class Replayer:
                 before_send=pacer, should_stop=should_stop,
             )  # fmt: skip
         except PublishCancelledError as exc:
-            self.ledger.finish_hour(hour, "interrupted", error=str(exc))
-            return HourReport(hour.name, "interrupted", error=str(exc))
+            self.ledger.finish_hour(hour, HourStatus.INTERRUPTED, error=str(exc))
+            return HourReport(hour, HourStatus.INTERRUPTED, error=str(exc))
 
         if guarded.error is None:
-            status, error = "published", None
+            status, error = HourStatus.PUBLISHED, None
         else:
-            status = "partial" if result.lines else "corrupt"
+            status = HourStatus.PARTIAL if result.lines else HourStatus.CORRUPT
             error = str(guarded.error)
         offsets = dict(result.offsets)
         if previous is not None and skip:
@@ -228,7 +240,7 @@ class Replayer:
                    "resent_skipped": result.skipped, "offsets": offsets},
         )  # fmt: skip
         return HourReport(
-            hour.name, status, result.lines, result.published, result.dead_lettered,
+            hour, status, result.lines, result.published, result.dead_lettered,
             result.recovered, result.duplicates, result.skipped, fetched.size, result.seconds,
             fetched.sha256, error,
         )  # fmt: skip

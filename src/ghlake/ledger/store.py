@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, RowMapping, create_engine, func, insert, select, update
@@ -13,11 +14,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ghlake.errors import ServiceError
 from ghlake.hours import Hour
+from ghlake.ledger.status import HourStatus, JobStatus
 from ghlake.ledger.tables import hours, jobs, metadata, polls
 
 __all__ = ["HourRecord", "JobRecord", "Ledger", "PollRecord"]
 
-FINISHED_JOB_STATES = ("done", "failed", "cancelled")
+FINISHED_JOB_STATES = tuple(s.value for s in JobStatus if s.finished)
 _T = TypeVar("_T")
 
 
@@ -36,9 +38,9 @@ def _now() -> datetime:
 class HourRecord:
     """The ledger's row for one GH Archive hour."""
 
-    hour: str
+    hour: Hour
     hour_start: datetime
-    status: str
+    status: HourStatus
     source: str
     lines: int
     valid: int
@@ -81,17 +83,17 @@ class JobRecord:
     """A replay job started through the API."""
 
     id: str
-    status: str
+    status: JobStatus
     source: str
-    first_hour: str
-    last_hour: str
+    first_hour: Hour
+    last_hour: Hour
     speed: float | None
     force: int
     hours_total: int
     hours_done: int
     published: int
     dead_lettered: int
-    current_hour: str | None
+    current_hour: Hour | None
     error: str | None
     created_at: datetime
     updated_at: datetime
@@ -99,12 +101,27 @@ class JobRecord:
     @property
     def finished(self) -> bool:
         """Whether the job will do nothing more."""
-        return self.status in FINISHED_JOB_STATES
+        return self.status.finished
 
 
-def _record(kind: type[_T], row: RowMapping) -> _T:
+# Columns the ledger stores as text that code carries as types.
+_TYPED: dict[str, Any] = {
+    "hour": Hour.parse,
+    "first_hour": Hour.parse,
+    "last_hour": Hour.parse,
+    "current_hour": Hour.parse,
+}
+
+
+def _record(kind: type[_T], row: RowMapping, status: type[StrEnum]) -> _T:
     names = {f.name for f in fields(kind)}  # type: ignore[arg-type]
-    return kind(**{k: _utc(v) for k, v in row.items() if k in names})
+    values = {k: _utc(v) for k, v in row.items() if k in names}
+    for name, parse in _TYPED.items():
+        if values.get(name) is not None:
+            values[name] = parse(values[name])
+    if "status" in values:
+        values["status"] = status(values["status"])
+    return kind(**values)
 
 
 class Ledger:
@@ -129,11 +146,12 @@ class Ledger:
 
     # hours
 
-    def hour(self, name: str) -> HourRecord | None:
+    def hour(self, hour: Hour | str) -> HourRecord | None:
         """The row of one hour, if any."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(hours).where(hours.c.hour == name)).mappings().first()
-        return _record(HourRecord, row) if row else None
+            query = select(hours).where(hours.c.hour == str(hour))
+            row = conn.execute(query).mappings().first()
+        return _record(HourRecord, row, HourStatus) if row else None
 
     def hours(self, first: Hour, last: Hour) -> list[HourRecord]:
         """Rows of the hours from ``first`` to ``last``, in time order."""
@@ -143,7 +161,7 @@ class Ledger:
             .order_by(hours.c.hour_start)
         )
         with self.engine.connect() as conn:
-            return [_record(HourRecord, row) for row in conn.execute(query).mappings()]
+            return [_record(HourRecord, row, HourStatus) for row in conn.execute(query).mappings()]
 
     def _upsert_hour(self, hour: Hour, values: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
@@ -159,7 +177,7 @@ class Ledger:
         self._upsert_hour(
             hour,
             {
-                "status": "publishing",
+                "status": HourStatus.PUBLISHING,
                 "source": source,
                 "attempts": (previous.attempts if previous else 0) + 1,
                 "started_at": _now(),
@@ -168,19 +186,19 @@ class Ledger:
             },
         )
 
-    def finish_hour(self, hour: Hour, status: str, **values: Any) -> None:
+    def finish_hour(self, hour: Hour, status: HourStatus, **values: Any) -> None:
         """Record the outcome of an hour (counts, checksum, offsets, error)."""
         if "offsets" in values:
             values["offsets"] = {str(p): list(r) for p, r in values["offsets"].items()}
         self._upsert_hour(hour, {"status": status, "finished_at": _now(), **values})
 
-    def published_counts(self, names: Collection[str]) -> dict[str, int]:
+    def published_counts(self, wanted: Collection[Hour | str]) -> dict[Hour, int]:
         """Events published per hour, for reconciliation."""
         query = select(hours.c.hour, hours.c.valid + hours.c.recovered).where(
-            hours.c.hour.in_(list(names))
+            hours.c.hour.in_([str(hour) for hour in wanted])
         )
         with self.engine.connect() as conn:
-            return {hour: int(count) for hour, count in conn.execute(query)}
+            return {Hour.parse(name): int(count) for name, count in conn.execute(query)}
 
     # polls
 
@@ -193,7 +211,7 @@ class Ledger:
         """The latest poll windows, newest first."""
         query = select(polls).order_by(polls.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [_record(PollRecord, row) for row in conn.execute(query).mappings()]
+            return [_record(PollRecord, row, HourStatus) for row in conn.execute(query).mappings()]
 
     # jobs
 
@@ -212,7 +230,7 @@ class Ledger:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(jobs).values(
-                    id=job_id, status="queued", source=source, first_hour=first.name,
+                    id=job_id, status=JobStatus.QUEUED, source=source, first_hour=first.name,
                     last_hour=last.name, speed=speed, force=int(force),
                     hours_total=int((last.start - first.start).total_seconds() // 3600) + 1,
                     created_at=now, updated_at=now,
@@ -226,13 +244,13 @@ class Ledger:
         """One job."""
         with self.engine.connect() as conn:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
-        return _record(JobRecord, row) if row else None
+        return _record(JobRecord, row, JobStatus) if row else None
 
     def jobs(self, limit: int = 100) -> list[JobRecord]:
         """The latest jobs, newest first."""
         query = select(jobs).order_by(jobs.c.created_at.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [_record(JobRecord, row) for row in conn.execute(query).mappings()]
+            return [_record(JobRecord, row, JobStatus) for row in conn.execute(query).mappings()]
 
     def unfinished_jobs(self) -> list[JobRecord]:
         """Jobs a restarted API must resume, oldest first."""
@@ -242,16 +260,18 @@ class Ledger:
             .order_by(jobs.c.created_at)
         )
         with self.engine.connect() as conn:
-            return [_record(JobRecord, row) for row in conn.execute(query).mappings()]
+            return [_record(JobRecord, row, JobStatus) for row in conn.execute(query).mappings()]
 
     def update_job(self, job_id: str, **values: Any) -> None:
-        """Change a job's status or progress."""
+        """Change a job's status or progress (hours are stored by name)."""
+        if isinstance(values.get("current_hour"), Hour):
+            values["current_hour"] = values["current_hour"].name
         with self.engine.begin() as conn:
             conn.execute(
                 update(jobs).where(jobs.c.id == job_id).values(updated_at=_now(), **values)
             )
 
-    def count_hours(self, status: str) -> int:
+    def count_hours(self, status: HourStatus) -> int:
         """How many hours have ``status``."""
         with self.engine.connect() as conn:
             query = select(func.count()).select_from(hours).where(hours.c.status == status)

@@ -25,7 +25,7 @@ hours = Table(
     metadata,
     Column("hour", String(16), primary_key=True),  # GH Archive name, e.g. 2015-01-01-1
     Column("hour_start", DateTime(timezone=True), nullable=False, index=True),
-    # missing, publishing, published, partial, corrupt, failed, interrupted
+    # a ghlake.ledger.status.HourStatus
     Column("status", String(16), nullable=False, index=True),
     Column("source", Text, nullable=False, default=""),
     Column("lines", BigInteger, nullable=False, default=0),
@@ -65,9 +65,7 @@ jobs = Table(
     "replay_jobs",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column(
-        "status", String(16), nullable=False, index=True
-    ),  # queued, running, done, failed, cancelled
+    Column("status", String(16), nullable=False, index=True),  # a JobStatus
     Column("source", Text, nullable=False),
     Column("first_hour", String(16), nullable=False),
     Column("last_hour", String(16), nullable=False),

@@ -1,4 +1,4 @@
-"""The local stack: which services run, in which order, and how each is prepared.
+"""The local stack: which services run, in which order, how each is prepared and supervised.
 
 Order matters: the broker and MinIO first, then the warehouse service (its
 Kafka engine needs the topic) and the lake writer (it needs topic and bucket).
@@ -11,17 +11,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import httpx
 
+from ghlake.errors import ServiceError
 from ghlake.kafka.topics import ensure_topics, event_topics
 from ghlake.lake.store import ObjectStore
 from ghlake.services.kafka_broker import broker_spec, ensure_kafka_jars, format_storage
 from ghlake.services.minio_server import ensure_minio_binary, minio_data_dir, minio_spec
-from ghlake.services.supervisor import ProcessSpec
+from ghlake.services.supervisor import ProcessSpec, ServiceStatus, Supervisor
 from ghlake.settings import Settings
 
-__all__ = ["StackService", "stack_services"]
+__all__ = ["Stack", "StackService", "StepCallback", "stack_services"]
+
+StepCallback = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -88,3 +92,68 @@ def stack_services(settings: Settings) -> list[StackService]:
         _ghlake_service("api", ("api", "serve"), settings.api.url),
     ]
     return services
+
+
+class Stack:
+    """The local services of one configuration: install, start in order, stop, report.
+
+    Pid files and logs live under the state directory (``GHLAKE_HOME``), so a second
+    ``up`` finds what the first one started.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        state = settings.state_dir
+        self.supervisor = Supervisor(state / "run", state / "logs")
+
+    @cached_property
+    def services(self) -> list[StackService]:
+        """The local stack in start order."""
+        return stack_services(self.settings)
+
+    def service(self, name: str) -> StackService:
+        """One service by name."""
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise ServiceError(
+            f"no service {name!r}; known: {', '.join(s.name for s in self.services)}"
+        )
+
+    def install(self, on_step: StepCallback | None = None) -> None:
+        """Fetch and build what the services need (Kafka jars, MinIO), once per pin."""
+        for service in self.services:
+            if on_step is not None:
+                on_step(f"installing {service.name}")
+            service.install()
+
+    def up(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
+        """Install what is missing and start every service that is not running, in order."""
+        statuses = []
+        for service in self.services:
+            if on_step is not None:
+                on_step(f"starting {service.name}")
+            statuses.append(self.start(service.name))
+        return statuses
+
+    def start(self, name: str) -> ServiceStatus:
+        """Install, prepare and start one service, then run its post-start step (idempotent)."""
+        service = self.service(name)
+        service.install()
+        service.prepare()
+        status = self.supervisor.start(service.spec())
+        service.after_start()
+        return status
+
+    def down(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
+        """Stop every service, last started first."""
+        statuses = []
+        for service in reversed(self.services):
+            if on_step is not None:
+                on_step(f"stopping {service.name}")
+            statuses.append(self.supervisor.stop(service.spec()))
+        return statuses[::-1]
+
+    def status(self) -> list[ServiceStatus]:
+        """Each service's process and health."""
+        return [self.supervisor.status(service.spec()) for service in self.services]

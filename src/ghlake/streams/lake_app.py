@@ -25,12 +25,10 @@ import faust
 from mode import Service
 from prometheus_client import generate_latest
 
-from ghlake.kafka.producer import EventPublisher
 from ghlake.lake.consumer import LakeConsumer
-from ghlake.lake.sink import LakeMetrics, LakeSink
-from ghlake.lake.store import ObjectStore
-from ghlake.lake.writer import LakeWriter, WrittenFile
-from ghlake.settings import Settings
+from ghlake.lake.sink import LakeMetrics
+from ghlake.lake.writer import WrittenFile
+from ghlake.platform import Platform
 
 __all__ = [
     "FAILPOINT_PAUSE_AFTER_DEAD_LETTERS",
@@ -101,15 +99,20 @@ class _ConsumerService(Service):
             await asyncio.wait([self._loop_done])
 
 
-def create_lake_app(settings: Settings) -> faust.App:
-    """The Faust app of one lake writer worker for ``settings``."""
+def create_lake_app(platform: Platform) -> faust.App:
+    """The Faust app of one lake writer worker, its clients from ``platform``."""
+    settings = platform.settings
     lake = settings.lake
+    # Faust keeps a data folder per app: under GHLAKE_HOME, not the working directory.
+    datadir = settings.state_dir / "faust"
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         # Not the consumer group's name: the app consumes nothing through Faust, and its
         # own (idle) consumer must not join the lake writers' group.
         f"{lake.consumer_group}-worker",
         broker=f"kafka://{settings.kafka.bootstrap}",
         store="memory://",
+        datadir=str(datadir / f"{lake.consumer_group}-worker-data"),
         web_bind=lake.web_host,
         web_host=lake.web_host,
         web_port=lake.web_port,
@@ -118,23 +121,15 @@ def create_lake_app(settings: Settings) -> faust.App:
     # Faust consumes nothing itself: without this its conductor refuses to start with no topic.
     app.producer_only = True
     metrics = LakeMetrics()
-    sink = LakeSink(
-        LakeWriter(
-            ObjectStore.from_settings(settings),
-            settings.kafka.topic,
-            lake.prefix,
-            on_object=_after_first_object(
-                _failpoint(FAILPOINT_PAUSE_AFTER_FIRST_OBJECT, "after the first object")
-            ),
-            row_group_rows=lake.row_group_rows,
-        ),
-        EventPublisher(settings.kafka),
+    consumer = platform.lake_consumer(
         metrics,
-        retry_max_seconds=lake.retry_max_seconds,
+        on_object=_after_first_object(
+            _failpoint(FAILPOINT_PAUSE_AFTER_FIRST_OBJECT, "after the first object")
+        ),
         after_dead_letters=_failpoint(FAILPOINT_PAUSE_AFTER_DEAD_LETTERS, "after the dead letters"),
+        before_commit=_failpoint(FAILPOINT_PAUSE_BEFORE_COMMIT, "before the offset commit"),
     )
-    before_commit = _failpoint(FAILPOINT_PAUSE_BEFORE_COMMIT, "before the offset commit")
-    consumer = LakeConsumer(settings, sink, metrics, before_commit=before_commit)
+    sink = consumer.sink
     app.add_dependency(_ConsumerService(app, consumer))
 
     @app.page("/healthz")

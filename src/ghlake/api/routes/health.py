@@ -10,20 +10,19 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import generate_latest
 
 from ghlake.api.deps import PlatformDep
+from ghlake.ledger import HourStatus, JobStatus
 from ghlake.platform import Platform
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["health"])
 
-HOUR_STATES = ("published", "partial", "corrupt", "missing", "failed", "publishing", "interrupted")
-
 
 def _components(platform: Platform) -> dict[str, bool]:
     from ghlake.services.kafka_broker import broker_healthy  # noqa: PLC0415
 
     def ledger_ok() -> bool:
-        platform.ledger.count_hours("published")
+        platform.ledger.count_hours(HourStatus.PUBLISHED)
         return True
 
     checks = {
@@ -56,13 +55,13 @@ async def metrics(request: Request, platform: PlatformDep) -> str:
     gauges = request.app.state.gauges
 
     def refresh() -> None:
-        for state in HOUR_STATES:
-            gauges["hours"].labels(state).set(platform.ledger.count_hours(state))
-        counts: dict[str, int] = {}
+        for hour_state in HourStatus.recorded():
+            gauges["hours"].labels(hour_state).set(platform.ledger.count_hours(hour_state))
+        counts: dict[JobStatus, int] = {}
         for job in platform.ledger.jobs(1000):
             counts[job.status] = counts.get(job.status, 0) + 1
-        for state in ("queued", "running", "done", "failed", "cancelled"):
-            gauges["jobs"].labels(state).set(counts.get(state, 0))
+        for job_state in JobStatus:
+            gauges["jobs"].labels(job_state).set(counts.get(job_state, 0))
 
     await run_in_threadpool(refresh)
     return generate_latest(request.app.state.registry).decode()

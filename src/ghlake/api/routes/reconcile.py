@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from ghlake.api.deps import PlatformDep
+from ghlake.errors import InvalidInputError
 from ghlake.hours import Hour
 
 __all__ = ["router"]
@@ -42,12 +43,10 @@ async def reconcile(
     """Compare what the ledger says was published with the lake and the warehouse, hour by hour."""
     start, end = Hour.parse(first), Hour.parse(to)
     if end < start:
-        from ghlake.errors import InvalidInputError  # noqa: PLC0415
-
         raise InvalidInputError(f"range {start}..{end} is reversed")
-    counts = await run_in_threadpool(platform.reconcile, start, end)
+    counts = await run_in_threadpool(platform.reconciler.reconcile, start, end)
     hours = [
-        HourCountsOut(hour=c.hour, published=c.published, lake=c.lake, warehouse=c.warehouse,
+        HourCountsOut(hour=c.hour.name, published=c.published, lake=c.lake, warehouse=c.warehouse,
                       reconciled=c.reconciled)
         for c in counts
     ]  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from typing import Annotated
 
@@ -61,9 +61,11 @@ class ReplayOut(BaseModel):
     @classmethod
     def of(cls, job: JobRecord) -> ReplayOut:
         """The API's view of a ledger job."""
-        fields = asdict(job)
-        first, last = fields.pop("first_hour"), fields.pop("last_hour")
-        return cls(**fields, first=first, to=last)
+        values = {field.name: getattr(job, field.name) for field in fields(job)}
+        first, last = values.pop("first_hour"), values.pop("last_hour")
+        current = values.pop("current_hour")
+        return cls(**values, first=first.name, to=last.name,
+                   current_hour=current.name if current else None)  # fmt: skip
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model_by_alias=True)

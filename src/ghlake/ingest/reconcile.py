@@ -1,0 +1,80 @@
+"""Reconciliation: per hour, what was published against what the lake and the warehouse hold.
+
+The ledger says how many events each GH Archive hour put on the topic; the lake
+counts them from its Parquet footers and the warehouse with a deduplicating
+query, both by the event's source hour. An hour is reconciled when all three
+agree. Hours the ledger holds without events (missing, corrupt) are left out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ghlake.hours import Hour
+from ghlake.lake.reader import count_by_source_hour
+from ghlake.lake.store import ObjectStore
+from ghlake.ledger import Ledger
+from ghlake.warehouse.client import WarehouseClient
+
+__all__ = ["HourCounts", "Reconciler"]
+
+
+@dataclass(frozen=True)
+class HourCounts:
+    """One hour seen from each stage: what was published, what the lake and warehouse hold."""
+
+    hour: Hour
+    published: int
+    lake: int
+    warehouse: int
+
+    @property
+    def reconciled(self) -> bool:
+        """Whether every stage holds exactly what was published."""
+        return self.published == self.lake == self.warehouse
+
+
+class Reconciler:
+    """Counts each hour in the ledger, the lake and the warehouse."""
+
+    def __init__(
+        self, ledger: Ledger, store: ObjectStore, lake_prefix: str, warehouse: WarehouseClient
+    ) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.lake_prefix = lake_prefix
+        self.warehouse = warehouse
+
+    def counts(self, published: Mapping[Hour, int] | Mapping[str, int]) -> list[HourCounts]:
+        """Compare what was published per hour with the lake and the warehouse."""
+        expected = {Hour.parse(str(hour)): count for hour, count in published.items()}
+        names = {hour.name for hour in expected}
+        lake = count_by_source_hour(self.store, self.lake_prefix, names)
+        warehouse = self.warehouse.counts_by_source_hour(names)
+        return [
+            HourCounts(hour, expected[hour], lake.get(hour.name, 0), warehouse.get(hour.name, 0))
+            for hour in sorted(expected)
+        ]
+
+    def reconcile(self, first: Hour, last: Hour) -> list[HourCounts]:
+        """Per hour of the ledger in ``first..last``: published, in the lake, in the warehouse."""
+        published = {r.hour: r.published for r in self.ledger.hours(first, last) if r.published}
+        return self.counts(published) if published else []
+
+    def wait(
+        self,
+        published: Mapping[Hour, int] | Mapping[str, int],
+        timeout: float = 180,
+        on_poll: Callable[[list[HourCounts]], None] | None = None,
+    ) -> list[HourCounts]:
+        """Poll the counts until the lake and warehouse hold what was published, or time out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = self.counts(published)
+            if on_poll is not None:
+                on_poll(counts)
+            if all(c.reconciled for c in counts) or time.monotonic() >= deadline:
+                return counts
+            time.sleep(1.0)
