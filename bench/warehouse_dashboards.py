@@ -22,10 +22,17 @@ from typing import Any
 import duckdb
 
 from ghlake.settings import Settings
-from ghlake.warehouse import dashboards
 from ghlake.warehouse.engine import ChdbEngine
 from ghlake.warehouse.migrations import migrate
-from ghlake.warehouse.queries import named_query
+from ghlake.warehouse.queries import (
+    ACTIVE_ACTORS,
+    ACTOR_ACTIVITY,
+    EVENT_TYPE_COUNTS,
+    REPOSITORY_ACTIVITY,
+    TOP_REPOSITORIES,
+    TRENDING_REPOSITORIES,
+    named_query,
+)
 
 GENERATE = """
 INSERT INTO ghlake.github_events
@@ -166,15 +173,20 @@ def run_dashboards(workdir: Path, rows: int, rounds: int = 5) -> list[dict[str, 
         actor = _pick(engine, "SELECT actor_login FROM github_events WHERE actor_id = 1 LIMIT 1")
         since, until = datetime(2026, 1, 1), datetime(2026, 1, 31)
         d0, d1 = date(2026, 1, 1), date(2026, 1, 31)
+        owner, _, name = repo.partition("/")
         calls = {
-            "event_type_counts": dashboards.event_type_counts(datetime(2026, 1, 24), until),
-            "top_repositories_stars": dashboards.top_repositories("stars", d0, d1),
-            "top_repositories_pushes": dashboards.top_repositories("pushes", d0, d1),
-            "top_repositories_pull_requests": dashboards.top_repositories("pull_requests", d0, d1),
-            "repository_activity": dashboards.repository_activity(repo, d0, d1),
-            "actor_activity": dashboards.actor_activity(actor, since, until),
-            "active_actors": dashboards.active_actors(d0, d1),
-            "trending_repositories": dashboards.trending_repositories(until),
+            "event_type_counts": EVENT_TYPE_COUNTS.bind(since=datetime(2026, 1, 24), until=until),
+            "top_repositories_stars": TOP_REPOSITORIES.bind(metric="stars", since=d0, until=d1),
+            "top_repositories_pushes": TOP_REPOSITORIES.bind(metric="pushes", since=d0, until=d1),
+            "top_repositories_pull_requests": TOP_REPOSITORIES.bind(
+                metric="pull_requests", since=d0, until=d1
+            ),
+            "repository_activity": REPOSITORY_ACTIVITY.bind(
+                owner=owner, name=name, since=d0, until=d1
+            ),
+            "actor_activity": ACTOR_ACTIVITY.bind(login=actor, since=since, until=until),
+            "active_actors": ACTIVE_ACTORS.bind(since=d0, until=d1),
+            "trending_repositories": TRENDING_REPOSITORIES.bind(until=until),
         }
         duck = duckdb.connect()
         duck.execute("SET threads = 2")

@@ -27,16 +27,13 @@ def serve() -> None:
 def _migrate_here() -> dict[str, Any]:
     from dataclasses import asdict  # noqa: PLC0415
 
-    from ghlake.warehouse.engine import ChdbEngine  # noqa: PLC0415
-    from ghlake.warehouse.migrations import migrate  # noqa: PLC0415
-    from ghlake.warehouse.offsets import rewind_to_earliest  # noqa: PLC0415
+    from ghlake.warehouse.service import WarehouseService  # noqa: PLC0415
 
-    settings = load_settings()
-    engine = ChdbEngine(settings.state_dir / "warehouse" / "chdb")
+    service = WarehouseService.open(load_settings())
     try:
-        return asdict(migrate(engine, settings, rewind=lambda: rewind_to_earliest(settings)))
+        return asdict(service.migrate())
     finally:
-        engine.close()
+        service.close()
 
 
 @warehouse_app.command("migrate")

@@ -1,30 +1,39 @@
 """Talking to the warehouse service (the process that owns the chDB engine).
 
-One typed method per endpoint; results come back as the frozen dataclasses of
-:mod:`ghlake.warehouse.dashboards` and :mod:`ghlake.warehouse.readonly`.
+One typed call for every catalogue query, ``client.query(QUERY, **params)``, which
+returns the entry's rows (see :mod:`ghlake.warehouse.queries`); a few named wrappers
+for the calls other code makes; and the non-query endpoints (SQL, migrations).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from ghlake.errors import InvalidInputError, ServiceError, Transient, WarehouseError
-from ghlake.warehouse.dashboards import (
-    ActorActivity,
+from ghlake.warehouse.queries import (
+    ACTIVE_ACTORS,
+    COUNTS_BY_SOURCE_HOUR,
+    EVENT_TYPE_COUNTS,
+    INGEST_ERRORS,
+    PULL_REQUESTS_DAILY,
+    TOP_REPOSITORIES,
+    TRENDING_REPOSITORIES,
     DailyActors,
     DailyPullRequests,
     EventTypeCount,
-    RepositoryDay,
+    Query,
     RepositoryRank,
     TrendingRepository,
 )
 from ghlake.warehouse.readonly import ReadOnlyResult
 
 __all__ = ["WarehouseClient", "WarehouseUnavailableError"]
+
+R = TypeVar("R")
 
 
 class WarehouseUnavailableError(ServiceError, Transient):
@@ -79,99 +88,47 @@ class WarehouseClient:
         rows: list[dict[str, Any]] = self._send("POST", f"/v1/queries/{name}", json=body)["rows"]
         return rows
 
+    def query(self, query: Query[R], **params: object) -> list[R]:
+        """Rows of a catalogue query: from its path, or by name (bound here) when it has none."""
+        if query.path is None:
+            bound = query.bind(**params)
+            return query.rows(self.named(bound.name, bound.params))
+        path, rest = query.request(params)
+        return query.rows(self._rows(path, **rest))
+
     def counts_by_source_hour(self, hours: Collection[str]) -> dict[str, int]:
         """Deduplicated events per source hour."""
-        rows = self.named("counts_by_source_hour", {"hours": sorted(hours)})
-        return {row["source_hour"]: int(row["events"]) for row in rows}
+        return {
+            r.source_hour: r.events for r in self.query(COUNTS_BY_SOURCE_HOUR, hours=list(hours))
+        }
 
     def event_type_counts(self, since: datetime, until: datetime) -> list[EventTypeCount]:
         """Deduplicated events per type in [since, until)."""
-        rows = self._rows("/v1/event-types", since=since, until=until)
-        return [EventTypeCount(r["event_type"], int(r["events"])) for r in rows]
-
-    def events_per_minute(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
-        """Events per minute and type (minute, event_type, events) in [since, until)."""
-        return self._rows("/v1/events-per-minute", since=since, until=until)
+        return self.query(EVENT_TYPE_COUNTS, since=since, until=until)
 
     def top_repositories(
         self, metric: str, since: date, until: date, limit: int = 10
     ) -> list[RepositoryRank]:
         """Repositories ranked by ``stars``, ``forks``, ``pushes`` or ``pull_requests``."""
-        rows = self._rows(
-            "/v1/top-repositories", metric=metric, since=since, until=until, limit=limit
-        )
-        return [RepositoryRank(r["repo_name"], int(r["repo_id"]), int(r["value"])) for r in rows]
+        return self.query(TOP_REPOSITORIES, metric=metric, since=since, until=until, limit=limit)
 
-    def repository_activity(self, repo: str, since: date, until: date) -> list[RepositoryDay]:
-        """One repository's events and actors per day and type over [since, until)."""
-        owner, _, name = repo.partition("/")
-        rows = self._rows(f"/v1/repositories/{owner}/{name}/activity", since=since, until=until)
-        return [
-            RepositoryDay(r["day"], r["event_type"], int(r["events"]), int(r["actors"]))
-            for r in rows
-        ]
-
-    def trending_repositories(
-        self,
-        until: datetime,
-        *,
-        recent_hours: int = 24,
-        baseline_days: int = 28,
-        min_account_age_days: int = 30,
-        min_stars: int = 5,
-        limit: int = 20,
-    ) -> list[TrendingRepository]:
+    def trending_repositories(self, until: datetime, **options: int) -> list[TrendingRepository]:
         """Repositories whose credible recent stars beat their own baseline the most."""
-        rows = self._rows(
-            "/v1/trending", until=until, recent_hours=recent_hours, baseline_days=baseline_days,
-            min_account_age_days=min_account_age_days, min_stars=min_stars, limit=limit,
-        )  # fmt: skip
-        return [
-            TrendingRepository(
-                r["repo_name"],
-                int(r["recent_stars"]),
-                int(r["credible_stars"]),
-                int(r["new_account_stars"]),
-                float(r["baseline_stars_per_day"]),
-                float(r["score"]),
-            )
-            for r in rows
-        ]
-
-    def actor_activity(
-        self, actor: str, since: datetime, until: datetime, limit: int = 1000
-    ) -> list[ActorActivity]:
-        """One actor's events per day, type and repository in [since, until)."""
-        rows = self._rows(f"/v1/actors/{actor}/activity", since=since, until=until, limit=limit)
-        return [
-            ActorActivity(r["day"], r["event_type"], r["repo_name"], int(r["events"])) for r in rows
-        ]
+        return self.query(TRENDING_REPOSITORIES, until=until, **options)
 
     def active_actors(self, since: date, until: date) -> list[DailyActors]:
         """Distinct active actors per day over [since, until)."""
-        rows = self._rows("/v1/active-actors", since=since, until=until)
-        return [DailyActors(r["day"], int(r["actors"]), int(r["events"])) for r in rows]
+        return self.query(ACTIVE_ACTORS, since=since, until=until)
 
     def pull_requests_daily(
         self, since: date, until: date, repo: str = ""
     ) -> list[DailyPullRequests]:
         """Pull requests opened, merged and closed unmerged per day (one repository or all)."""
-        rows = self._rows("/v1/pull-requests", since=since, until=until, repo=repo)
-        return [
-            DailyPullRequests(
-                r["day"], int(r["opened"]), int(r["merged"]), int(r["closed_unmerged"])
-            )
-            for r in rows
-        ]
-
-    def ingest_progress(self) -> dict[int, int]:
-        """Per Kafka partition, the highest offset the warehouse has written."""
-        rows = self._rows("/v1/ingest/progress")
-        return {int(r["kafka_partition"]): int(r["max_offset"]) for r in rows}
+        return self.query(PULL_REQUESTS_DAILY, since=since, until=until, repo=repo)
 
     def ingest_errors(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest messages that did not become events, with topic, partition and offset."""
-        return self._rows("/v1/ingest/errors", limit=limit)
+        return self.query(INGEST_ERRORS, limit=limit)
 
     def sql(self, sql: str, max_rows: int = 10_000, max_seconds: float = 10.0) -> ReadOnlyResult:
         """Run ``sql`` read-only (token required); the service caps rows and time."""

@@ -3,38 +3,55 @@
 The warehouse service (the one process that owns chDB) answers these on
 loopback; the public API is the front door and forwards them unchanged:
 query string, body and ``Authorization`` (``/v1/sql`` needs the token, checked
-by the service). Their parameters are documented by the service's own OpenAPI
-(``ghlake warehouse serve``, ``/docs``).
+by the service). The query routes come from the warehouse's query catalogue
+(:data:`ghlake.warehouse.queries.CATALOGUE`), which also documents their
+parameters here; the service checks them.
 """
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
 import httpx
 from fastapi import APIRouter, Request, Response
 
-__all__ = ["router"]
+from ghlake.warehouse.queries import CATALOGUE, Default, Param
+
+__all__ = ["OTHER_ROUTES", "ROUTES", "router"]
 
 router = APIRouter(tags=["warehouse"])
 
-# (method, path, what it answers)
-ROUTES = (
-    ("GET", "/v1/event-types", "event counts per type over a window (since, until)"),
-    ("GET", "/v1/events-per-minute", "events per minute by type over a window"),
-    ("GET", "/v1/top-repositories", "top repositories by stars, forks, pull_requests or pushes"),
-    ("GET", "/v1/repositories/{owner}/{name}/activity", "one repository's activity per day"),
-    (
-        "GET",
-        "/v1/trending",
-        "recent stars against each repository's baseline, new accounts guarded",
-    ),
-    ("GET", "/v1/actors/{login}/activity", "one actor's events over a window"),
-    ("GET", "/v1/active-actors", "distinct active actors per day"),
-    ("GET", "/v1/pull-requests", "pull requests opened and merged per day"),
-    ("GET", "/v1/ingest/progress", "the Kafka engine's committed offsets per partition"),
-    ("GET", "/v1/ingest/errors", "the latest messages the warehouse could not ingest"),
+# The forwarded routes that are not catalogue queries: (method, path, what it answers).
+OTHER_ROUTES = (
     ("POST", "/v1/sql", "read-only SQL with row and time limits (token required)"),
     ("GET", "/v1/migrations", "applied and pending schema migrations"),
 )
+# Every forwarded route: each catalogue query with a path, then the others.
+ROUTES = (
+    *(("GET", q.path, q.summary) for q in CATALOGUE.values() if q.path is not None),
+    *OTHER_ROUTES,
+)
+
+_SCHEMAS: dict[type, dict[str, str]] = {
+    datetime: {"type": "string", "format": "date-time"},
+    date: {"type": "string", "format": "date"},
+    int: {"type": "integer"},
+    str: {"type": "string"},
+}
+
+
+def _documented(param: Param) -> dict[str, Any]:
+    """An OpenAPI parameter object for a catalogue parameter."""
+    schema: dict[str, Any] = dict(_SCHEMAS[param.type])
+    if not param.required and not isinstance(param.default, Default):
+        schema["default"] = param.default
+    if param.bounds:
+        schema["minimum"], schema["maximum"] = param.bounds
+    return {
+        "name": param.name, "in": "path" if param.in_path else "query",
+        "required": param.required, "description": param.doc, "schema": schema,
+    }  # fmt: skip
 
 
 async def _forward(request: Request) -> Response:
@@ -56,5 +73,11 @@ async def _forward(request: Request) -> Response:
     )
 
 
-for _method, _path, _summary in ROUTES:
+for _query in CATALOGUE.values():
+    if _query.path is not None:
+        router.add_api_route(
+            _query.path, _forward, methods=["GET"], name=_query.name, summary=_query.summary,
+            openapi_extra={"parameters": [_documented(p) for p in _query.params]},
+        )  # fmt: skip
+for _method, _path, _summary in OTHER_ROUTES:
     router.add_api_route(_path, _forward, methods=[_method], summary=_summary)

@@ -1,0 +1,82 @@
+"""The warehouse service's core: the one owner of the embedded engine, without HTTP.
+
+chDB lets one process hold a data path (``settings.warehouse_path``), so one object
+opens it, migrates the schema (which starts the Kafka engine consuming the events
+topic in the background) and answers everything asked of the warehouse: catalogue
+queries with bound parameters, read-only SQL within limits, row counts, migrations.
+``ghlake warehouse serve`` puts it behind HTTP (:mod:`ghlake.warehouse_api`);
+``ghlake warehouse migrate`` uses it directly when the service is not running.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from ghlake.settings import Settings
+from ghlake.warehouse.engine import ChdbEngine, Engine
+from ghlake.warehouse.migrations import MigrationReport, migrate, migration_status
+from ghlake.warehouse.offsets import rewind_to_earliest
+from ghlake.warehouse.queries import TABLE_ROWS, Query, named_query
+from ghlake.warehouse.readonly import DEFAULT_LIMITS, ReadOnlyLimits, ReadOnlyResult
+
+__all__ = ["WarehouseService"]
+
+log = logging.getLogger(__name__)
+
+
+class WarehouseService:
+    """Catalogue queries, read-only SQL and migrations on one engine.
+
+    ``pipeline=False`` leaves the Kafka engine out and never touches the broker
+    (benchmarks, tools, tests on a bare engine).
+    """
+
+    def __init__(self, engine: Engine, settings: Settings, *, pipeline: bool = True) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.pipeline = pipeline
+
+    @classmethod
+    def open(cls, settings: Settings) -> WarehouseService:
+        """The service on the embedded chDB at ``settings.warehouse_path`` (not yet migrated)."""
+        return cls(ChdbEngine(settings.warehouse_path), settings)
+
+    def migrate(self) -> MigrationReport:
+        """Apply pending migrations, (re)start the Kafka pipeline, and query the database."""
+        settings = self.settings
+        report = migrate(
+            self.engine,
+            settings,
+            rewind=(lambda: rewind_to_earliest(settings)) if self.pipeline else None,
+            with_pipeline=self.pipeline,
+        )
+        # The named queries name their tables unqualified.
+        self.engine.execute(f"USE {settings.warehouse.database}")
+        return report
+
+    def migrations(self) -> list[dict[str, object]]:
+        """Every migration with its applied time (None when pending)."""
+        return migration_status(self.engine, self.settings)
+
+    def run(self, query: Query[Any], values: Mapping[str, object]) -> list[dict[str, Any]]:
+        """Rows of a catalogue query for request ``values`` (checked and bound by the query)."""
+        bound = query.bind(**values)
+        return self.engine.rows(named_query(bound.name), bound.params)
+
+    def run_named(self, name: str, params: Mapping[str, object]) -> list[dict[str, Any]]:
+        """Rows of the ``.sql`` file ``name`` with ``params`` bound as they are."""
+        return self.engine.rows(named_query(name), params)
+
+    def table_rows(self) -> dict[str, Any]:
+        """Rows per warehouse table, as the engine counts them."""
+        return self.run(TABLE_ROWS, {})[0]
+
+    def read_only(self, sql: str, limits: ReadOnlyLimits) -> ReadOnlyResult:
+        """Rows of untrusted ``sql``, read-only, within ``limits`` capped by the service's."""
+        return self.engine.read_only(sql, limits.capped_by(DEFAULT_LIMITS))
+
+    def close(self) -> None:
+        """Release the engine (and the data path)."""
+        self.engine.close()

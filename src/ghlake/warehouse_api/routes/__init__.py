@@ -1,0 +1,1 @@
+"""The warehouse service's routers, one per resource."""
