@@ -39,8 +39,11 @@ def test_containing_converts_to_utc() -> None:
 
 def test_an_hour_equals_its_name_and_orders_by_time() -> None:
     one, ten = Hour.parse("2015-01-01-1"), Hour.parse("2015-01-01-10")
-    assert one == "2015-01-01-1" and "2015-01-01-1" == one
+    assert one == "2015-01-01-1"
+    assert "2015-01-01-1" == one  # noqa: SIM300 - the reflected comparison is the point
     assert one != "2015-01-01-01", "equal to GH Archive's spelling only"
-    assert {one: 7}["2015-01-01-1"] == 7 and {"2015-01-01-1": 7}[one] == 7
+    assert {one: 7}["2015-01-01-1"] == 7
+    assert {"2015-01-01-1": 7}[one] == 7
     assert sorted([ten, one]) == [one, ten], "by time, not by name"
-    assert one != 1 and one != Hour.parse("2015-01-01-2")
+    assert one != 1
+    assert one != Hour.parse("2015-01-01-2")
