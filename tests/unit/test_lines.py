@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+import orjson
+from clickhouse_cityhash.cityhash import CityHash64
+
+from ghlake.events.identity import EventIdentity
 from ghlake.sources.lines import LineOutcome, classify_lines
 
 A = b'{"id":"1","type":"WatchEvent","actor":{"id":1,"login":"a"},"repo":{"id":7,"name":"o/r"},"payload":{},"public":true,"created_at":"2017-11-08T01:00:00Z"}'  # noqa: E501
@@ -66,6 +70,41 @@ def test_duplicates_go_to_the_dead_letter_topic_naming_the_first() -> None:
 def test_same_id_other_created_at_is_another_event() -> None:
     later = A.replace(b"2017-11-08T01:00:00Z", b"2026-08-08T01:00:00Z")
     assert _kinds(list(classify_lines([A, later]))) == {"valid": 2}
+
+
+def test_an_unreadable_created_at_is_published_as_before_and_identified_by_its_bytes() -> None:
+    # The classifier checks only that created_at is a string of 19 characters or more; the
+    # lake writer dead-letters the line with the reason. Nothing published before is a
+    # dead letter now: only an identical repeat is.
+    odd_a = A.replace(b"2017-11-08T01:00:00Z", b"the eighth of November")
+    odd_b = B.replace(b"2017-11-08T01:00:01Z", b"the eighth of November")
+    out = list(classify_lines([odd_a, odd_b, odd_a]))
+    assert [(o.kind, o.reason) for o in out] == [
+        ("valid", ""), ("valid", ""), ("dead", "duplicate of line 1"),
+    ]  # fmt: skip
+    assert out[0].created_at == "the eighth of November"
+    assert EventIdentity.of_event(orjson.loads(odd_a), odd_a) == (CityHash64(odd_a), 0)
+
+
+def test_an_id_of_zero_is_no_id_and_the_line_is_the_identity() -> None:
+    # As in the lake's event_key: id 0 counts as none, so the line's hash keys the event.
+    zero = A.replace(b'"id":"1"', b'"id":"0"')
+    other = zero.replace(b'"login":"a"', b'"login":"z"')
+    out = list(classify_lines([zero, other, zero]))
+    assert [o.kind for o in out] == ["valid", "valid", "dead"]
+    assert out[2].reason == "duplicate of line 1"
+
+
+def test_a_recovered_tail_is_a_duplicate_of_the_same_event_seen_whole() -> None:
+    merged = A[:60] + TIMELINE  # the tail is keyed by its own bytes, as the lake keys it
+    out = list(classify_lines([TIMELINE, merged]))
+    assert [(o.line, o.part, o.kind) for o in out] == [
+        (1, 0, "valid"),
+        (2, 0, "dead"),
+        (2, 1, "dead"),
+    ]
+    assert out[2].reason == "duplicate of line 1"
+    _invariant(out, 2)
 
 
 def test_unknown_shapes_are_dead_letters() -> None:

@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from ghlake.errors import ConfigError, is_transient
+from ghlake.events.identity import EventIdentity
 from ghlake.sources.live import (
     EventsApiClient,
     LiveConfig,
@@ -18,7 +19,6 @@ from ghlake.sources.live import (
     LivePoller,
     SeenEvents,
     TransientLiveFeedError,
-    event_key,
 )
 from tests.fakes.clock import FakeClock
 from tests.fakes.github_api import FakeGitHubApi, load_events
@@ -136,7 +136,7 @@ def test_overlapping_polls_are_deduplicated_exactly(api: FakeGitHubApi, build: B
     assert (third.received, third.new, third.duplicates) == (300, 120, 180)
     assert sorted(_ids(third.lines)) == sorted(_ids(added_more))
     everything = [*first.lines, *second.lines, *third.lines]
-    keys = [event_key(orjson.loads(line), line) for line in everything]
+    keys = [EventIdentity.of_event(orjson.loads(line), line) for line in everything]
     assert len(keys) == len(set(keys)) == 457
     assert [first.gap, second.gap, third.gap] == [False, False, False]
 

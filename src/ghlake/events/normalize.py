@@ -42,11 +42,12 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from clickhouse_cityhash.cityhash import CityHash64
 
 from ghlake.events.identity import (
+    EventIdentity,
     MalformedEventError,
     identity_fields,
+    identity_key,
     parse_event,
     parse_timestamp,
 )
@@ -75,15 +76,8 @@ _UNIT_PER_SECOND = {"s": 1, "ms": 1000, "us": 1_000_000, "ns": 1_000_000_000}
 Row = tuple[Any, ...]
 
 
-def event_key(event_id: int, line: bytes) -> int:
-    """The identity key: the event id, or for id-less (Timeline) events a hash of the line.
-
-    The hash is CityHash64 v1.0.2, ClickHouse's ``cityHash64``: the warehouse computes
-    the same key from the same line, so lake and warehouse rows compare event by event.
-    """
-    if event_id:
-        return event_id
-    return int(CityHash64(line))
+event_key = identity_key
+"""An event's ``event_key`` column (its id, or cityHash64 of its line): :func:`identity_key`."""
 
 
 def epoch_seconds(text: str) -> int:
@@ -210,6 +204,7 @@ def normalize_event(
     event_id = event_id_or_none or 0
     if event_id > _U64 or event_id < 0:
         raise MalformedEventError(f"id {event_id} does not fit 64 bits")
+    identity = EventIdentity.of(event_id_or_none, created, line)
     if comment or issue or pull or review or release:
         middle = _nested(
             payload, comment=comment, issue=issue, pull=pull, review=review, release=release
@@ -221,10 +216,10 @@ def normalize_event(
         event_type,
         actor_login,
         repo_name,
-        int((created - _EPOCH).total_seconds()),
+        identity.created_at,
         *middle,
         event_id,
-        event_key(event_id, line),
+        identity.key,
         actor_id,
         repo_id or 0,
         org_id,

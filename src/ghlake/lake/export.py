@@ -2,53 +2,56 @@
 
 The lake keeps each event's original line, so a range is read back from the
 lake's hour partitions (by the event's ``created_at``, in UTC), deduplicated on
-the event's identity and streamed as gzip: a GH-Archive-compatible mirror that
-any GH Archive tool can point at.
+the event's identity as the lake stores it (:class:`EventIdentity` from the
+``event_key`` and ``created_at`` columns, the key the warehouse folds on too)
+and streamed as gzip: a GH-Archive-compatible mirror that any GH Archive tool
+can point at.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ghlake.events.identity import EventIdentity
 from ghlake.hours import Hour, hour_range
 from ghlake.lake.schema import partition_path
 from ghlake.lake.store import ObjectStore
 
 __all__ = ["gzip_stream", "range_lines"]
 
-_COLUMNS = ["event_id", "created_at", "raw"]
+_COLUMNS = ["event_key", "created_at", "raw"]
+_SECONDS = pa.timestamp("s", tz="UTC")
 
 
 def range_lines(store: ObjectStore, prefix: str, start: datetime, end: datetime) -> Iterator[bytes]:
     """Original lines of the events created in ``[start, end)``, each event once."""
     if end <= start:
         return
-    seen: set[tuple[object, ...]] = set()
+    seen: set[EventIdentity] = set()
     last = Hour.containing(end - timedelta(microseconds=1))
     for hour in hour_range(Hour.containing(start), last):
-        keys = sorted(info.key for info in store.list(partition_path(prefix, hour.start) + "/"))
-        for key in keys:
-            if not key.endswith(".parquet"):
+        names = sorted(info.key for info in store.list(partition_path(prefix, hour.start) + "/"))
+        for name in names:
+            if not name.endswith(".parquet"):
                 continue
-            table = pq.read_table(io.BytesIO(store.get(key)), columns=_COLUMNS)
+            table = pq.read_table(io.BytesIO(store.get(name)), columns=_COLUMNS)
             created = table.column("created_at")
             mask = pc.and_(pc.greater_equal(created, start), pc.less(created, end))
             table = table.filter(mask)
-            ids = table.column("event_id").to_pylist()
-            times = table.column("created_at").to_pylist()
-            for event_id, moment, raw in zip(
-                ids, times, table.column("raw").to_pylist(), strict=True
-            ):
+            keys = table.column("event_key").to_pylist()
+            # Whole seconds, as EventIdentity holds them (the column has milliseconds).
+            seconds = table.column("created_at").cast(_SECONDS, safe=False).cast(pa.int64())
+            lines = table.column("raw").to_pylist()
+            for key, second, raw in zip(keys, seconds.to_pylist(), lines, strict=True):
                 line = raw.encode() if isinstance(raw, str) else raw
-                # Timeline-era events have no id: an identical line is the same event.
-                identity = (event_id, moment) if event_id else (hashlib.blake2b(line).digest(),)
+                identity = EventIdentity(key, second)
                 if identity in seen:
                     continue
                 seen.add(identity)

@@ -1,9 +1,10 @@
 """Verifying one GH Archive hour: the lake against the source file, event by event.
 
-Identity is ``(id, created_at)`` (GitHub ids alone repeat over time); an event
-without an id (the 2012-2014 Timeline era) is identified by a hash of its
-line, the lake's ``event_key``. The source file is read as the producer reads
-it (:func:`ghlake.sources.lines.classify_lines`: NUL padding stripped, merged
+Events are compared by their :class:`EventIdentity`, ``(event_key,
+created_at)``: the id (GitHub ids alone repeat over time) or, for an event
+without one (the 2012-2014 Timeline era), cityHash64 of its line, beside the
+time in whole seconds. The source file is read as the producer reads it
+(:func:`ghlake.sources.lines.classify_lines`: NUL padding stripped, merged
 lines salvaged, repeated events dead-lettered) and normalized as the lake
 writer does, so what either dead-letters is expected *not* to be in the lake.
 The lake side is every row whose ``source_hour`` is the hour, in the
@@ -16,6 +17,9 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import pyarrow as pa
+
+from ghlake.events.identity import EventIdentity
 from ghlake.events.normalize import CREATED_AT_INDEX, MalformedEventError, normalize_line
 from ghlake.events.schema import EVENT_COLUMNS
 from ghlake.hours import Hour
@@ -24,20 +28,10 @@ from ghlake.lake.store import ObjectStore
 from ghlake.sources.archive import ArchiveSource, gunzip_lines
 from ghlake.sources.lines import classify_lines
 
-__all__ = ["EventIdentity", "HourVerification", "verify_hour"]
+__all__ = ["HourVerification", "verify_hour"]
 
 _KEY = EVENT_COLUMNS.index("event_key")
-
-
-@dataclass(frozen=True, order=True)
-class EventIdentity:
-    """An event's identity: its id (or content hash) and when it was created."""
-
-    key: int
-    created_at: datetime
-
-    def __str__(self) -> str:
-        return f"{self.key}@{self.created_at.isoformat().replace('+00:00', 'Z')}"
+_SECONDS = pa.timestamp("s", tz="UTC")
 
 
 @dataclass(frozen=True)
@@ -61,13 +55,9 @@ class HourVerification:
         return self.missing == self.duplicates == self.unexpected == 0
 
 
-def _identity(key: int, created: int) -> EventIdentity:
-    return EventIdentity(key, datetime.fromtimestamp(created, UTC))
-
-
-def _source_identities(source: ArchiveSource, hour: Hour) -> tuple[int, Counter[tuple[int, int]]]:
+def _source_identities(source: ArchiveSource, hour: Hour) -> tuple[int, Counter[EventIdentity]]:
     lines = 0
-    found: Counter[tuple[int, int]] = Counter()
+    found: Counter[EventIdentity] = Counter()
     for outcome in classify_lines(gunzip_lines(source.chunks(hour))):
         lines = max(lines, outcome.line)
         if outcome.kind == "dead":
@@ -76,7 +66,7 @@ def _source_identities(source: ArchiveSource, hour: Hour) -> tuple[int, Counter[
             row = normalize_line(outcome.value, source="", source_hour=hour.name, file_time=0)
         except MalformedEventError:
             continue  # dead-lettered by the lake writer
-        found[(row[_KEY], row[CREATED_AT_INDEX])] += 1
+        found[EventIdentity(row[_KEY], row[CREATED_AT_INDEX])] += 1
     return lines, found
 
 
@@ -85,19 +75,20 @@ def verify_hour(
 ) -> HourVerification:
     """Compare the lake's events of ``hour`` with the hour's file in ``source``."""
     lines, expected = _source_identities(source, hour)
-    event_hours = sorted({created // 3600 * 3600 for _, created in expected})
-    stored: Counter[tuple[int, int]] = Counter()
+    event_hours = sorted({identity.created_at // 3600 * 3600 for identity in expected})
+    stored: Counter[EventIdentity] = Counter()
     for start in event_hours:
         moment = datetime.fromtimestamp(start, UTC)
         for _, table in read_event_hour(
             store, prefix, moment, ["event_key", "created_at", "source_hour"]
         ):
             keys = table.column("event_key").to_pylist()
-            created = table.column("created_at").cast("int64").to_pylist()  # milliseconds
+            # Whole seconds, as EventIdentity holds them (the column has milliseconds).
+            created = table.column("created_at").cast(_SECONDS, safe=False).cast(pa.int64())
             hours = table.column("source_hour").to_pylist()
-            for key, millis, source_hour in zip(keys, created, hours, strict=True):
+            for key, seconds, source_hour in zip(keys, created.to_pylist(), hours, strict=True):
                 if source_hour == hour.name:
-                    stored[(key, millis // 1000)] += 1
+                    stored[EventIdentity(key, seconds)] += 1
 
     missing = {k: n - stored[k] for k, n in expected.items() if stored[k] < n}
     extra = {k: n - expected[k] for k, n in stored.items() if n > expected[k]}
@@ -110,7 +101,7 @@ def verify_hour(
         missing=sum(missing.values()),
         duplicates=sum(n for k, n in extra.items() if k in expected),
         unexpected=unexpected,
-        missing_sample=tuple(_identity(*k) for k in sorted(missing)[:sample]),
-        duplicate_sample=tuple(_identity(*k) for k in sorted(extra)[:sample]),
+        missing_sample=tuple(sorted(missing)[:sample]),
+        duplicate_sample=tuple(sorted(extra)[:sample]),
         partitions=tuple(f"{datetime.fromtimestamp(s, UTC):%Y-%m-%d/%H}" for s in event_hours),
     )

@@ -9,17 +9,22 @@ tail of a merged line is published in addition and counted as ``recovered``.
 
 This runs once per line on the producer's hot path, so it reads only what
 routing needs (type, created_at, id, repository id) and leaves the typed
-normalization to the consumers.
+normalization to the consumers. A repeated event is recognised by its
+identity as the line writes it (:meth:`EventIdentity.as_written`: the id, or
+for an id-less Timeline event cityHash64 of the line, with ``created_at``
+unparsed), which within an hour is the project's event identity without the
+cost of parsing every timestamp.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
+
+from ghlake.events.identity import EventIdentity, WrittenIdentity
 
 __all__ = ["LineOutcome", "classify_lines"]
 
@@ -49,8 +54,11 @@ class _NotAnEventError(ValueError):
     pass
 
 
-def _route(line: bytes) -> tuple[str, object, bytes | None]:
-    """(created_at, id, key) of an event line, or :class:`_NotAnEventError` with the reason."""
+_Routed = tuple[str, WrittenIdentity, bytes | None]
+
+
+def _route(line: bytes) -> _Routed:
+    """(created_at, identity, key) of an event line, or :class:`_NotAnEventError` saying why."""
     try:
         event: Any = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
@@ -72,10 +80,10 @@ def _route(line: bytes) -> tuple[str, object, bytes | None]:
             key = str(repo_id).encode()
         elif isinstance(repo.get("name"), str):
             key = repo["name"].encode() or None
-    return created, event.get("id"), key
+    return created, EventIdentity.as_written(event.get("id"), created, line), key
 
 
-def _salvage(line: bytes) -> tuple[int, tuple[str, object, bytes | None]] | None:
+def _salvage(line: bytes) -> tuple[int, _Routed] | None:
     """Find a complete event at the end of a line whose start is broken."""
     position = line.find(_OBJECT_START, 1)
     while position != -1:
@@ -88,16 +96,10 @@ def _salvage(line: bytes) -> tuple[int, tuple[str, object, bytes | None]] | None
 
 def classify_lines(lines: Iterable[bytes]) -> Iterator[LineOutcome]:
     """One outcome per line (two when a merged line's tail is recovered), numbered from 1."""
-    first_seen: dict[tuple[object, ...], int] = {}
+    first_seen: dict[WrittenIdentity, int] = {}
 
-    def admit(
-        number: int, value: bytes, routed: tuple[str, object, bytes | None], part: int
-    ) -> LineOutcome:
-        created, event_id, key = routed
-        # Timeline-era events have no id: an identical line is the same event.
-        identity = (
-            (event_id, created) if event_id else (hashlib.blake2b(value, digest_size=16).digest(),)
-        )
+    def admit(number: int, value: bytes, routed: _Routed, part: int) -> LineOutcome:
+        created, identity, key = routed
         seen = first_seen.get(identity)
         if seen is not None:
             return LineOutcome(number, "dead", value, reason=f"duplicate of line {seen}", part=part)

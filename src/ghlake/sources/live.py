@@ -29,6 +29,7 @@ from typing import Protocol
 import orjson
 
 from ghlake.errors import ConfigError, GhLakeError, is_transient
+from ghlake.events.identity import EventIdentity
 from ghlake.hours import Hour
 from ghlake.kafka.producer import Provenance, PublishResult
 from ghlake.sources.live_client import (
@@ -41,11 +42,10 @@ from ghlake.sources.live_client import (
     Sleep,
     TransientLiveFeedError,
 )
-from ghlake.sources.live_dedup import EventKey, SeenEvents, event_key
+from ghlake.sources.live_dedup import SeenEvents
 
 __all__ = [
     "Clock",
-    "EventKey",
     "EventsApiClient",
     "LineSink",
     "LiveConfig",
@@ -58,7 +58,6 @@ __all__ = [
     "SeenEvents",
     "Sleep",
     "TransientLiveFeedError",
-    "event_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -183,7 +182,7 @@ class LivePoller:
             for item in answer.items:
                 received += 1
                 line = orjson.dumps(item)
-                if self.seen.add(event_key(item, line)):
+                if self.seen.add(EventIdentity.of_event(item, line)):
                     created = item.get("created_at") if isinstance(item, dict) else None
                     fresh.append((created if isinstance(created, str) else "", line))
                 else:
@@ -220,7 +219,7 @@ class LivePoller:
 
     def forget(self, result: PollResult) -> None:
         """Un-see ``result``'s new events and drop the ETags, so the next poll offers them again."""
-        self.seen.discard(event_key(orjson.loads(line), line) for line in result.lines)
+        self.seen.discard(EventIdentity.of_event(orjson.loads(line), line) for line in result.lines)
         self.client.forget_etags()
         self._check_gap = False
 
