@@ -31,6 +31,8 @@ from ghlake.settings import Settings
 from ghlake.sources.archive import HourFetcher, open_archive
 from ghlake.sources.live import EventsApiClient, LiveConfig, LivePoller
 from ghlake.warehouse.client import WarehouseClient
+from ghlake.warehouse.engine import ChdbEngine
+from ghlake.warehouse.service import WarehouseService
 
 __all__ = ["Platform"]
 
@@ -71,6 +73,15 @@ class Platform:
     def warehouse(self) -> WarehouseClient:
         """The warehouse service."""
         return WarehouseClient(self.settings.warehouse.url, token=self.settings.api_token)
+
+    def warehouse_service(self) -> WarehouseService:
+        """The warehouse engine itself (embedded chDB at ``settings.warehouse_path``).
+
+        One process may hold it: the warehouse service (``ghlake warehouse serve``), or
+        ``ghlake warehouse migrate`` while that is stopped. Not yet migrated; the caller
+        closes it.
+        """
+        return WarehouseService(ChdbEngine(self.settings.warehouse_path), self.settings)
 
     @cached_property
     def ledger(self) -> Ledger:

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ghlake.cli.common import console, load_settings
+from ghlake.cli.common import console, load_platform, load_settings
 from ghlake.cli.common import serve as serve_app
+from ghlake.platform import Platform
 
 __all__ = ["warehouse_app"]
 
@@ -24,12 +25,10 @@ def serve() -> None:
     serve_app(create_warehouse_app(settings), settings.warehouse.host, settings.warehouse.port)
 
 
-def _migrate_here() -> dict[str, Any]:
+def _migrate_here(platform: Platform) -> dict[str, Any]:
     from dataclasses import asdict  # noqa: PLC0415
 
-    from ghlake.warehouse.service import WarehouseService  # noqa: PLC0415
-
-    service = WarehouseService.open(load_settings())
+    service = platform.warehouse_service()
     try:
         return asdict(service.migrate())
     finally:
@@ -43,10 +42,8 @@ def migrate_command(
     ] = False,
 ) -> None:
     """Apply pending schema migrations (through the running service, or on the data path)."""
-    from ghlake.warehouse.client import WarehouseClient  # noqa: PLC0415
-
-    settings = load_settings()
-    client = WarehouseClient(settings.warehouse.url, token=settings.api_token)
+    platform = load_platform()
+    client = platform.warehouse
     try:
         running = client.healthy()
         if status:
@@ -59,9 +56,9 @@ def migrate_command(
                 table.add_row(str(m["version"]), m["name"], m["applied_at"] or "[yellow]pending[/]")
             console.print(table)
             return
-        report = client.migrate() if running else _migrate_here()
+        report = client.migrate() if running else _migrate_here(platform)
     finally:
-        client.close()
+        platform.close()
     applied = ", ".join(report["applied"]) or "none pending"
     console.print(f"[green]schema at version {report['current_version']}[/]; applied: {applied}")
     if report["legacy_kept_as"]:

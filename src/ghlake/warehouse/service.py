@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ghlake.settings import Settings
-from ghlake.warehouse.engine import ChdbEngine, Engine
+from ghlake.warehouse.engine import Engine
 from ghlake.warehouse.migrations import MigrationReport, migrate, migration_status
 from ghlake.warehouse.offsets import rewind_to_earliest
 from ghlake.warehouse.queries import TABLE_ROWS, Query, named_query
@@ -37,11 +37,6 @@ class WarehouseService:
         self.engine = engine
         self.settings = settings
         self.pipeline = pipeline
-
-    @classmethod
-    def open(cls, settings: Settings) -> WarehouseService:
-        """The service on the embedded chDB at ``settings.warehouse_path`` (not yet migrated)."""
-        return cls(ChdbEngine(settings.warehouse_path), settings)
 
     def migrate(self) -> MigrationReport:
         """Apply pending migrations, (re)start the Kafka pipeline, and query the database."""

@@ -1,7 +1,7 @@
 """The warehouse service's HTTP edge: the one process that owns the chDB engine answers here.
 
 chDB allows one process per data path, so this service opens the engine through
-:class:`ghlake.warehouse.service.WarehouseService` (which migrates the schema and so
+:class:`ghlake.warehouse.service.WarehouseService` (from the Platform; it migrates the schema and so
 starts the Kafka engine consuming the events topic) and answers for every other process.
 One router per resource:
 
@@ -26,8 +26,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ghlake.errors import GhLakeError, WarehouseError, http_status
+from ghlake.platform import Platform
 from ghlake.settings import Settings
-from ghlake.warehouse.service import WarehouseService
 from ghlake.warehouse_api.deps import Metrics
 from ghlake.warehouse_api.routes import admin, queries, sql
 
@@ -41,7 +41,7 @@ def create_warehouse_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = WarehouseService.open(settings)
+        service = Platform(settings).warehouse_service()
         try:
             log.info("warehouse schema migrated: %s", service.migrate())
             app.state.service = service
