@@ -47,7 +47,8 @@ from pathlib import Path
 import httpx
 import pyarrow.parquet as pq
 
-from ghlake.kafka.producer import EventPublisher, Provenance
+from ghlake.events.provenance import Provenance
+from ghlake.kafka.producer import EventPublisher
 from ghlake.kafka.topics import ensure_topics, event_topics
 from ghlake.lake.reader import count_by_source_hour
 from ghlake.lake.store import ObjectStore

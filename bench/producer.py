@@ -24,7 +24,8 @@ from pathlib import Path
 
 from broker import private_broker  # bench/broker.py, beside this script
 
-from ghlake.kafka.producer import EventPublisher, Provenance
+from ghlake.events.provenance import Provenance
+from ghlake.kafka.producer import EventPublisher
 from ghlake.kafka.topics import TopicSpec, ensure_topics
 from ghlake.services.kafka_broker import java_argv
 from ghlake.settings import Settings

@@ -35,8 +35,8 @@ import httpx
 from confluent_kafka import KafkaError, Message, Producer
 from warehouse_dashboards import run_dashboards
 
+from ghlake.events.provenance import Provenance
 from ghlake.hours import Hour
-from ghlake.kafka.producer import Provenance
 from ghlake.platform import Platform
 from ghlake.settings import Settings
 from ghlake.synth import SynthConfig, write_hour

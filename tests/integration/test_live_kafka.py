@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from ghlake.cli.poll import poll
 from ghlake.hours import Hour
+from ghlake.ingest.live import LiveIngest
 from ghlake.kafka.producer import EventPublisher, PublishResult
 from ghlake.platform import Platform
 from ghlake.sources.live import EventsApiClient, LiveConfig, LivePoller, PollResult
@@ -87,8 +88,8 @@ def test_two_overlapping_polls_land_on_the_topic_once_each(
             published.append(outcome)
             api.advance(40)  # 40 newer events on top; the second poll sees 260 again
 
-        summary = poller.run(EventPublisher(platform.settings.kafka), threading.Event(), on_poll,
-                             max_polls=2)  # fmt: skip
+        ingest = LiveIngest(poller, EventPublisher(platform.settings.kafka), platform.ledger)
+        summary = ingest.run(threading.Event(), on_poll, max_polls=2)
         offered = {orjson.loads(line)["id"] for line in events[:340]}
 
     assert [(p.new, p.duplicates) for p in polls] == [(300, 0), (40, 260)]

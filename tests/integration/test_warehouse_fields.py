@@ -19,9 +19,9 @@ from typing import Any
 import orjson
 import pytest
 
+from ghlake.events.provenance import Provenance
 from ghlake.hours import Hour
 from ghlake.ingest.reconcile import HourCounts
-from ghlake.kafka.producer import Provenance
 from ghlake.platform import Platform
 from ghlake.synth import SynthConfig, write_hour
 from ghlake.warehouse.client import WarehouseClient

@@ -12,7 +12,7 @@ import pytest
 from confluent_kafka import KafkaError, Message, Producer
 
 from ghlake.errors import InvalidInputError
-from ghlake.kafka.producer import Provenance
+from ghlake.events.provenance import Provenance
 from ghlake.platform import Platform
 from ghlake.warehouse.client import WarehouseClient
 

@@ -16,7 +16,10 @@ from typer.testing import CliRunner
 
 from ghlake.cli.poll import poll
 from ghlake.errors import GhLakeError
-from ghlake.kafka.producer import DeliveryError, Provenance, PublishResult
+from ghlake.events.provenance import Provenance
+from ghlake.ingest.live import LiveIngest
+from ghlake.kafka.producer import DeliveryError, PublishResult
+from ghlake.ledger import Ledger
 from ghlake.sources.live import (
     EventsApiClient,
     LiveConfig,
@@ -63,6 +66,13 @@ def api(events: list[bytes], clock: FakeClock) -> Iterator[FakeGitHubApi]:
 
 
 @pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    yield ledger
+    ledger.close()
+
+
+@pytest.fixture
 def http() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=5) as client:
         yield client
@@ -76,7 +86,7 @@ def _poller(
 
 
 def test_run_publishes_new_events_with_live_provenance_at_the_poll_interval(
-    api: FakeGitHubApi, http: httpx.Client, clock: FakeClock
+    api: FakeGitHubApi, http: httpx.Client, clock: FakeClock, ledger: Ledger
 ) -> None:
     api.poll_interval = 90
     sink = RecordingSink()
@@ -88,7 +98,8 @@ def test_run_publishes_new_events_with_live_provenance_at_the_poll_interval(
         polls.append(result)
         api.advance(25)
 
-    summary = _poller(api, http, clock).run(sink, threading.Event(), on_poll, max_polls=3)
+    ingest = LiveIngest(_poller(api, http, clock), sink, ledger)
+    summary = ingest.run(threading.Event(), on_poll, max_polls=3)
 
     assert (summary.polls, summary.failed_polls) == (3, 0)
     assert (summary.received, summary.new, summary.duplicates) == (900, 350, 550)
@@ -105,13 +116,13 @@ def test_run_publishes_new_events_with_live_provenance_at_the_poll_interval(
 
 
 def test_run_survives_an_api_failure_and_polls_again_after_the_interval(
-    api: FakeGitHubApi, http: httpx.Client, clock: FakeClock
+    api: FakeGitHubApi, http: httpx.Client, clock: FakeClock, ledger: Ledger
 ) -> None:
     api.fail_next(502, times=2)
     errors: list[GhLakeError] = []
     sink = RecordingSink()
-    summary = _poller(api, http, clock, max_attempts=2).run(
-        sink, threading.Event(), max_polls=2, on_error=errors.append
+    summary = LiveIngest(_poller(api, http, clock, max_attempts=2), sink, ledger).run(
+        threading.Event(), max_polls=2, on_error=errors.append
     )
     assert (summary.polls, summary.failed_polls, summary.published) == (1, 1, 300)
     assert len(errors) == 1
@@ -120,10 +131,12 @@ def test_run_survives_an_api_failure_and_polls_again_after_the_interval(
 
 
 def test_events_whose_publishing_failed_are_offered_again(
-    api: FakeGitHubApi, http: httpx.Client, clock: FakeClock
+    api: FakeGitHubApi, http: httpx.Client, clock: FakeClock, ledger: Ledger
 ) -> None:
     sink = RecordingSink(failures=1)
-    summary = _poller(api, http, clock).run(sink, threading.Event(), max_polls=2)
+    summary = LiveIngest(_poller(api, http, clock), sink, ledger).run(
+        threading.Event(), max_polls=2
+    )
 
     assert (summary.polls, summary.failed_polls) == (1, 1)
     assert [len(batch) for batch, _ in sink.batches] == [300]
@@ -133,16 +146,16 @@ def test_events_whose_publishing_failed_are_offered_again(
 
 
 def test_a_terminal_error_ends_the_run(
-    api: FakeGitHubApi, http: httpx.Client, clock: FakeClock
+    api: FakeGitHubApi, http: httpx.Client, clock: FakeClock, ledger: Ledger
 ) -> None:
     config = LiveConfig(base_url=f"{api.base_url}/nowhere")
     poller = LivePoller(EventsApiClient(config, http, clock=clock.now, sleep=clock.sleep))
     with pytest.raises(LiveFeedError, match="404"):
-        poller.run(RecordingSink(), threading.Event())
+        LiveIngest(poller, RecordingSink(), ledger).run(threading.Event())
 
 
 def test_stop_ends_the_wait_for_the_next_poll_at_once(
-    events: list[bytes], http: httpx.Client
+    events: list[bytes], http: httpx.Client, ledger: Ledger
 ) -> None:
     # Real time: the default sleep waits on the stop event.
     stop = threading.Event()
@@ -153,11 +166,25 @@ def test_stop_ends_the_wait_for_the_next_poll_at_once(
     with FakeGitHubApi(events) as fake:
         poller = LivePoller(EventsApiClient(LiveConfig(base_url=fake.base_url), http))
         started = time.monotonic()
-        summary = poller.run(RecordingSink(), stop, on_poll)
+        summary = LiveIngest(poller, RecordingSink(), ledger).run(stop, on_poll)
         elapsed = time.monotonic() - started
 
     assert summary.polls == 1
     assert elapsed < 10, f"stopping took {elapsed:.1f}s although the next poll was 60 s away"
+
+
+def test_every_poll_window_is_recorded_in_the_ledger(
+    api: FakeGitHubApi, http: httpx.Client, clock: FakeClock, ledger: Ledger
+) -> None:
+    """Whoever runs the poller (CLI, API, Airflow), the ledger holds each window."""
+    sink = RecordingSink(failures=1)
+    summary = LiveIngest(_poller(api, http, clock), sink, ledger).run(
+        threading.Event(), max_polls=3, on_poll=lambda *_: api.advance(25)
+    )
+    polls = ledger.polls()
+    assert len(polls) == summary.polls == 2, "a failed poll is not a window"
+    assert [p.published for p in reversed(polls)] == [len(batch) for batch, _ in sink.batches]
+    assert sum(p.new for p in polls) == summary.new
 
 
 def test_the_poll_command_has_help() -> None:

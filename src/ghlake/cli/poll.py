@@ -22,8 +22,9 @@ from rich.text import Text
 
 from ghlake.cli.common import console, load_platform
 from ghlake.errors import GhLakeError
+from ghlake.ingest.live import LiveRunSummary
 from ghlake.kafka.producer import PublishResult
-from ghlake.sources.live import LivePoller, LiveRunSummary, PollResult
+from ghlake.sources.live import LivePoller, PollResult
 
 __all__ = ["poll"]
 

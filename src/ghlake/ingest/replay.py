@@ -19,8 +19,9 @@ from datetime import timedelta
 
 from ghlake.errors import SourceError
 from ghlake.events.identity import MalformedEventError, parse_created_at
+from ghlake.events.provenance import Provenance
 from ghlake.hours import Hour
-from ghlake.kafka.producer import EventPublisher, Provenance, PublishCancelledError
+from ghlake.kafka.producer import EventPublisher, PublishCancelledError
 from ghlake.kafka.readback import delivered_message_ids, offsets_since
 from ghlake.ledger import HourRecord, HourStatus, Ledger
 from ghlake.settings import KafkaSettings

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, Message, Producer
 
 from ghlake.errors import ServiceError, Transient
+from ghlake.events.provenance import Provenance
 from ghlake.settings import KafkaSettings
 from ghlake.sources.lines import LineOutcome, classify_lines
 
@@ -23,7 +24,6 @@ __all__ = [
     "DeliveryError",
     "EventPublisher",
     "Headers",
-    "Provenance",
     "PublishCancelledError",
     "PublishResult",
 ]
@@ -38,15 +38,6 @@ class DeliveryError(ServiceError, Transient):
 
 class PublishCancelledError(ServiceError):
     """Publishing stopped on request; what was sent before is acknowledged."""
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Where a batch of lines came from; travels as message headers."""
-
-    source: str  # "gharchive" or "live"
-    hour: str  # GH Archive hour name, e.g. 2015-01-01-1
-    file_time: str  # the hour's start, ISO 8601 UTC
 
 
 @dataclass(frozen=True)

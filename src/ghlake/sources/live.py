@@ -1,4 +1,4 @@
-"""The live source: GitHub's public Events API, polled on all three pages, into the topic.
+"""The live source: GitHub's public Events API, polled on all three pages.
 
 Since 2025-05-23 GitHub's feed puts almost only PushEvents on its first page
 and the usual mix on pages 2 and 3, and GH Archive reads page 1 only
@@ -8,11 +8,12 @@ page's ETag back so unchanged pages cost nothing, never polls faster than
 ``X-Poll-Interval`` (or ``min_interval_s``), and drops events an earlier poll
 already saw, by ``(id, created_at)`` in bounded memory (:mod:`.live_dedup`).
 
-New events go to the events topic as one message each, the API's JSON object
-re-serialized compactly with its key order, with headers ``source=live``,
-``hour`` (the GH Archive hour the poll started in) and ``file_time`` (the poll's
-start). Events whose publishing failed are forgotten again, ETags included, so
-the next poll offers them once more.
+Each poll returns its new events, the API's JSON objects re-serialized
+compactly with their key order, and the provenance they travel with:
+``source=live``, ``hour`` (the GH Archive hour the poll started in) and
+``file_time`` (the poll's start). Publishing them is :mod:`ghlake.ingest.live`'s
+job; events whose publishing failed are forgotten again (:meth:`LivePoller.forget`),
+ETags included, so the next poll offers them once more.
 
 The HTTP side lives in :mod:`.live_client`; this module re-exports its names.
 """
@@ -21,17 +22,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 import orjson
 
-from ghlake.errors import ConfigError, GhLakeError, is_transient
+from ghlake.errors import ConfigError
 from ghlake.events.identity import EventIdentity
+from ghlake.events.provenance import Provenance
 from ghlake.hours import Hour
-from ghlake.kafka.producer import Provenance, PublishResult
 from ghlake.sources.live_client import (
     Clock,
     EventsApiClient,
@@ -47,11 +46,9 @@ from ghlake.sources.live_dedup import SeenEvents
 __all__ = [
     "Clock",
     "EventsApiClient",
-    "LineSink",
     "LiveConfig",
     "LiveFeedError",
     "LivePoller",
-    "LiveRunSummary",
     "PageResult",
     "PollResult",
     "PollStoppedError",
@@ -61,14 +58,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class LineSink(Protocol):
-    """Where new events go: :class:`ghlake.kafka.producer.EventPublisher` in production."""
-
-    def publish_lines(self, lines: Iterable[bytes], provenance: Provenance) -> PublishResult:
-        """Publish ``lines``; return once the broker acknowledged them."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -96,26 +85,6 @@ class PollResult:
     def provenance(self) -> Provenance:
         """The headers the poll's events travel with."""
         return Provenance("live", self.hour, self.window_start.isoformat())
-
-
-@dataclass(frozen=True)
-class LiveRunSummary:
-    """What :meth:`LivePoller.run` did until it stopped."""
-
-    polls: int
-    failed_polls: int  # transient failures of the API or of publishing, survived
-    pages_fetched: int
-    pages_not_modified: int
-    received: int
-    new: int
-    duplicates: int
-    published: int
-    dead_lettered: int
-    gaps: int
-
-
-PollCallback = Callable[[PollResult, PublishResult | None], None]
-ErrorCallback = Callable[[GhLakeError], None]
 
 
 class LivePoller:
@@ -222,55 +191,3 @@ class LivePoller:
         self.seen.discard(EventIdentity.of_event(orjson.loads(line), line) for line in result.lines)
         self.client.forget_etags()
         self._check_gap = False
-
-    def run(
-        self,
-        publisher: LineSink,
-        stop: threading.Event,
-        on_poll: PollCallback | None = None,
-        *,
-        max_polls: int | None = None,
-        on_error: ErrorCallback | None = None,
-    ) -> LiveRunSummary:
-        """Poll and publish new events until ``stop`` is set or ``max_polls`` polls were tried.
-
-        Transient failures (the API down or rate limited past the retries, the
-        broker not acknowledging) are logged, passed to ``on_error`` and survived:
-        the next poll comes after the usual interval. Terminal errors propagate.
-        """
-        counts = dict.fromkeys(LiveRunSummary.__dataclass_fields__, 0)
-        attempts = 0
-        while not stop.is_set() and (max_polls is None or attempts < max_polls):
-            attempts += 1
-            try:
-                result = self.poll_once(stop)
-                published = self._publish(publisher, result)
-            except PollStoppedError:
-                break
-            except GhLakeError as exc:
-                if not is_transient(exc):
-                    raise
-                counts["failed_polls"] += 1
-                log.warning("live poll failed; polling again later", extra={"error": str(exc)})
-                if on_error is not None:
-                    on_error(exc)
-                continue
-            for name in ("pages_fetched", "pages_not_modified", "received", "new", "duplicates"):
-                counts[name] += getattr(result, name)
-            counts["polls"] += 1
-            counts["gaps"] += result.gap
-            if published is not None:
-                counts["published"] += published.published
-                counts["dead_lettered"] += published.dead_lettered
-            if on_poll is not None:
-                on_poll(result, published)
-        return LiveRunSummary(**counts)
-
-    def _publish(self, publisher: LineSink, result: PollResult) -> PublishResult | None:
-        if not result.lines:
-            return None
-        try:
-            return publisher.publish_lines(result.lines, result.provenance())
-        except BaseException:
-            self.forget(result)  # whatever failed, these events must be offered again
-            raise
