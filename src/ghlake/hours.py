@@ -38,8 +38,13 @@ class Hour:
             raise InvalidInputError(f"hour {self.start.isoformat()} is not aligned to the hour")
 
     @classmethod
-    def parse(cls, text: str) -> Hour:
-        """Parse ``YYYY-MM-DD-H`` (GH Archive's spelling; ``-01`` is accepted too)."""
+    def parse(cls, text: str | Hour) -> Hour:
+        """Parse ``YYYY-MM-DD-H`` (GH Archive's spelling; ``-01`` is accepted too).
+
+        An :class:`Hour` is returned as it is, as ``str()`` returns a string.
+        """
+        if isinstance(text, Hour):
+            return text
         match = _HOUR_RE.match(text.strip())
         if not match:
             raise InvalidInputError(

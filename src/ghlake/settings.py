@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -273,6 +274,11 @@ class Settings(BaseSettings):
         """The token write endpoints require (always set after validation)."""
         assert self.api.token is not None
         return self.api.token.get_secret_value()
+
+    def accepts_token(self, given: str | None) -> bool:
+        """Whether ``given`` is the API token, compared in constant time (None: no token sent)."""
+        expected = self.api_token.encode()
+        return given is not None and secrets.compare_digest(given.encode(), expected)
 
     @property
     def minio_secret_key(self) -> str:

@@ -47,3 +47,8 @@ def test_an_hour_equals_its_name_and_orders_by_time() -> None:
     assert sorted([ten, one]) == [one, ten], "by time, not by name"
     assert one != 1
     assert one != Hour.parse("2015-01-01-2")
+
+
+def test_parsing_an_hour_returns_it() -> None:
+    hour = Hour.parse("2015-01-01-1")
+    assert Hour.parse(hour) is hour

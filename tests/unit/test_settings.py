@@ -51,3 +51,11 @@ def test_prod_mode_refuses_the_dev_api_token(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("GHLAKE_API__TOKEN", DEV_API_TOKEN)
     with pytest.raises(ConfigError, match="dev API token is refused"):
         load_settings(mode="prod")
+
+
+def test_the_api_token_is_checked_in_one_place() -> None:
+    settings = load_settings(api={"token": "s3cret-token"})
+    assert settings.accepts_token("s3cret-token")
+    assert not settings.accepts_token("s3cret-tokeN")
+    assert not settings.accepts_token("")
+    assert not settings.accepts_token(None)

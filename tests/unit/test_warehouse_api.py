@@ -20,6 +20,8 @@ from ghlake.warehouse.queries import (
     ACTOR_ACTIVITY,
     INGEST_PROGRESS,
     REPOSITORY_ACTIVITY,
+)
+from ghlake.warehouse.rows import (
     EventTypeCount,
     PartitionProgress,
     RepositoryDay,

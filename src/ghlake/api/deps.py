@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -30,9 +29,8 @@ def _token(
     platform: Annotated[Platform, Depends(_platform)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    expected = platform.settings.api_token.encode()
-    given = credentials.credentials.encode() if credentials is not None else b""
-    if not secrets.compare_digest(given, expected):
+    given = credentials.credentials if credentials is not None else None
+    if not platform.settings.accepts_token(given):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "this endpoint needs 'Authorization: Bearer <GHLAKE_API__TOKEN>'",

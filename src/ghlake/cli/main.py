@@ -82,18 +82,16 @@ def install() -> None:
 @app.command()
 def up() -> None:
     """Install what is missing and start the stack (Kafka, MinIO, warehouse, lake writer)."""
-    platform = load_platform()
     with console.status("starting ghlake") as status:
-        statuses = platform.stack.up(on_step=status.update)
+        statuses = load_platform().stack.up(on_step=status.update)
     console.print(_status_table(statuses))
 
 
 @app.command()
 def down() -> None:
     """Stop every service of the stack."""
-    platform = load_platform()
     with console.status("stopping ghlake") as status:
-        statuses = platform.stack.down(on_step=status.update)
+        statuses = load_platform().stack.down(on_step=status.update)
     console.print(_status_table(statuses))
 
 

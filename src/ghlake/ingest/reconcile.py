@@ -49,7 +49,7 @@ class Reconciler:
 
     def counts(self, published: Mapping[Hour, int] | Mapping[str, int]) -> list[HourCounts]:
         """Compare what was published per hour with the lake and the warehouse."""
-        expected = {Hour.parse(str(hour)): count for hour, count in published.items()}
+        expected = {Hour.parse(hour): count for hour, count in published.items()}
         names = {hour.name for hour in expected}
         lake = count_by_source_hour(self.store, self.lake_prefix, names)
         warehouse = self.warehouse.counts_by_source_hour(names)

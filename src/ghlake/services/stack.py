@@ -9,7 +9,7 @@ A service configured as external (``GHLAKE_KAFKA__EXTERNAL_BOOTSTRAP``,
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -122,19 +122,12 @@ class Stack:
 
     def install(self, on_step: StepCallback | None = None) -> None:
         """Fetch and build what the services need (Kafka jars, MinIO), once per pin."""
-        for service in self.services:
-            if on_step is not None:
-                on_step(f"installing {service.name}")
+        for service in _announced(self.services, "installing", on_step):
             service.install()
 
     def up(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
         """Install what is missing and start every service that is not running, in order."""
-        statuses = []
-        for service in self.services:
-            if on_step is not None:
-                on_step(f"starting {service.name}")
-            statuses.append(self.start(service.name))
-        return statuses
+        return [self.start(s.name) for s in _announced(self.services, "starting", on_step)]
 
     def start(self, name: str) -> ServiceStatus:
         """Install, prepare and start one service, then run its post-start step (idempotent)."""
@@ -147,13 +140,19 @@ class Stack:
 
     def down(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
         """Stop every service, last started first."""
-        statuses = []
-        for service in reversed(self.services):
-            if on_step is not None:
-                on_step(f"stopping {service.name}")
-            statuses.append(self.supervisor.stop(service.spec()))
-        return statuses[::-1]
+        last_first = _announced(self.services[::-1], "stopping", on_step)
+        return [self.supervisor.stop(s.spec()) for s in last_first][::-1]
 
     def status(self) -> list[ServiceStatus]:
         """Each service's process and health."""
         return [self.supervisor.status(service.spec()) for service in self.services]
+
+
+def _announced(
+    services: list[StackService], verb: str, on_step: StepCallback | None
+) -> Iterator[StackService]:
+    """``services`` one by one, telling ``on_step`` what is done to each before it is."""
+    for service in services:
+        if on_step is not None:
+            on_step(f"{verb} {service.name}")
+        yield service

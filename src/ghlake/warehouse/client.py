@@ -22,14 +22,16 @@ from ghlake.warehouse.queries import (
     PULL_REQUESTS_DAILY,
     TOP_REPOSITORIES,
     TRENDING_REPOSITORIES,
+    Query,
+)
+from ghlake.warehouse.readonly import ReadOnlyResult
+from ghlake.warehouse.rows import (
     DailyActors,
     DailyPullRequests,
     EventTypeCount,
-    Query,
     RepositoryRank,
     TrendingRepository,
 )
-from ghlake.warehouse.readonly import ReadOnlyResult
 
 __all__ = ["WarehouseClient", "WarehouseUnavailableError"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
@@ -39,8 +38,8 @@ def _metrics(request: Request) -> Metrics:
 
 def _require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
     settings: Settings = request.app.state.settings
-    expected = f"Bearer {settings.api_token}"
-    if authorization is None or not hmac.compare_digest(authorization, expected):
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme != "Bearer" or not settings.accepts_token(token):
         raise HTTPException(status_code=401, detail="a valid bearer token is required")
 
 
