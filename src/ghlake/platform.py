@@ -24,6 +24,7 @@ from ghlake.kafka.producer import EventPublisher
 from ghlake.lake.consumer import LakeConsumer
 from ghlake.lake.sink import LakeMetrics, LakeSink
 from ghlake.lake.store import ObjectStore
+from ghlake.lake.table import LakeTable
 from ghlake.lake.writer import LakeWriter, WrittenFile
 from ghlake.ledger import Ledger
 from ghlake.services.stack import Stack
@@ -57,6 +58,7 @@ class Platform:
             if client is not None:
                 client.close()
         self.__dict__.pop("reconciler", None)
+        self.__dict__.pop("lake_table", None)
 
     # Kafka, the object store, the ledger, the warehouse
 
@@ -68,6 +70,11 @@ class Platform:
     def store(self) -> ObjectStore:
         """The lake's bucket."""
         return ObjectStore.from_settings(self.settings)
+
+    @cached_property
+    def lake_table(self) -> LakeTable:
+        """The lake's Delta table (readers, compaction, vacuum, history)."""
+        return LakeTable.from_settings(self.settings)
 
     @cached_property
     def warehouse(self) -> WarehouseClient:
@@ -141,16 +148,18 @@ class Platform:
         *,
         on_object: Callable[[WrittenFile, int], None] | None = None,
         after_dead_letters: Hook | None = None,
+        before_table_commit: Hook | None = None,
         before_commit: Hook | None = None,
     ) -> LakeConsumer:
-        """One lake writer: the group's consumer, writing batches through a sink into the lake.
+        """One lake writer: the group's consumer, committing batches to the Delta table.
 
         The hooks are fault-injection points for the kill -9 tests (None in production).
         """
         lake = self.settings.lake
         writer = LakeWriter(
-            ObjectStore.from_settings(self.settings), self.settings.kafka.topic, lake.prefix,
-            on_object=on_object, row_group_rows=lake.row_group_rows,
+            ObjectStore.from_settings(self.settings), LakeTable.from_settings(self.settings),
+            self.settings.kafka.topic, on_object=on_object, row_group_rows=lake.row_group_rows,
+            before_table_commit=before_table_commit,
         )  # fmt: skip
         sink = LakeSink(
             writer, self.publisher(), metrics,
@@ -163,4 +172,4 @@ class Platform:
     @cached_property
     def reconciler(self) -> Reconciler:
         """Counts per hour in the ledger, the lake and the warehouse."""
-        return Reconciler(self.ledger, self.store, self.settings.lake.prefix, self.warehouse)
+        return Reconciler(self.ledger, self.lake_table, self.store, self.warehouse)

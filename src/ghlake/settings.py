@@ -101,6 +101,9 @@ class LakeSettings(BaseModel):
     """The lake writer workers (``ghlake worker``, stream-processors/)."""
 
     consumer_group: str = "ghlake-lake-writer"
+    # The Delta table's folder in the bucket (s3://<bucket>/<table>/).
+    table: str = "github_events"
+    # The Parquet layout before the Delta table (read only by `ghlake lake convert`).
     prefix: str = "events"
     batch_max_events: int = Field(50_000, ge=1)
     batch_max_seconds: float = Field(5.0, gt=0)
@@ -114,6 +117,9 @@ class LakeSettings(BaseModel):
     max_stall_seconds: int = Field(1800, ge=60)
     lag_interval_seconds: float = Field(5.0, gt=0)
     row_group_rows: int = Field(4096, ge=256)
+    # Compaction: the size of the files it writes; vacuum: how long removed files stay.
+    compact_target_mb: int = Field(128, ge=1)
+    vacuum_retain_hours: int = Field(168, ge=0)
 
 
 class WarehouseSettings(BaseModel):

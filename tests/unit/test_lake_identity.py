@@ -1,7 +1,10 @@
-"""The lake's readers key events by the lake's own columns: export and verify, in memory.
+"""The lake's readers key events by the lake's own columns: export and verify, locally.
 
-The lake is written by the real writer's pure step (:meth:`LakeWriter.prepare`) into a
-dictionary standing in for the bucket, so export and verify read real Parquet objects.
+The lake is written by the real writer's step (:meth:`LakeWriter.prepare`) into a
+dictionary standing in for the bucket, and committed to a real Delta table on the local
+disk, so export and verify read real Parquet files through a real Delta log. Copies of
+one event are committed on purpose (prepared against an empty table, as a lake converted
+from the old layout may hold them): the readers must still yield each identity once.
 """
 
 from __future__ import annotations
@@ -21,12 +24,12 @@ from ghlake.events.identity import EventIdentity
 from ghlake.hours import Hour
 from ghlake.lake.export import range_lines
 from ghlake.lake.store import ObjectInfo, ObjectStore
+from ghlake.lake.table import LakeTable
 from ghlake.lake.verify import verify_hour
 from ghlake.lake.writer import LakeWriter, SourceRecord
 from ghlake.sources.archive import LocalArchive
 from ghlake.sources.lines import classify_lines
 
-PREFIX = "events"
 HOUR = Hour.parse("2015-01-01-15")
 HEADERS = {"source": b"gharchive", "hour": HOUR.name.encode(), "file_time": b"2015-01-01T15:00:00Z"}
 
@@ -65,15 +68,22 @@ class MemoryStore(ObjectStore):
                 yield ObjectInfo(key, len(self.objects[key]))
 
 
-def _write(store: MemoryStore, partition: int, lines: list[bytes]) -> None:
-    """One batch of the lake writer: ``lines`` at offsets 0.. of ``partition``."""
-    writer = LakeWriter(store, "gharchive.events", PREFIX)
+def _table(root: Path) -> LakeTable:
+    return LakeTable(f"file://{root}/table", {})
+
+
+def _write(store: MemoryStore, table: LakeTable, partition: int, lines: list[bytes]) -> None:
+    """One batch of the lake writer: ``lines`` at offsets 0.. of ``partition``, committed
+    without deduplication (prepared against an empty table of its own)."""
+    scratch = LakeTable(f"{table.uri}-scratch-{len(store.objects)}", {})
+    writer = LakeWriter(store, scratch, "gharchive.events")
     records = [SourceRecord(partition, n, line, HEADERS) for n, line in enumerate(lines)]
     batch = writer.prepare(records, {})
     assert not batch.dead_letters
     for part in batch.partitions:
         for file, data in zip(part.files, part.data, strict=True):
-            store.put(file.key, data)
+            store.put(f"{table.prefix}/{file.path}", data)
+    LakeWriter(store, table, "gharchive.events").commit(batch)
 
 
 def _column_identities(store: MemoryStore) -> set[EventIdentity]:
@@ -81,31 +91,31 @@ def _column_identities(store: MemoryStore) -> set[EventIdentity]:
     found = set()
     for data in store.objects.values():
         table = pq.read_table(io.BytesIO(data), columns=["event_key", "created_at"])
-        seconds = table.column("created_at").cast(pa.int64()).to_pylist()  # milliseconds
-        keys = table.column("event_key").to_pylist()
-        found |= {EventIdentity(k, s // 1000) for k, s in zip(keys, seconds, strict=True)}
+        seconds = table.column("created_at").cast(pa.int64()).to_pylist()  # microseconds
+        keys = table.column("event_key").cast(pa.uint64()).to_pylist()
+        found |= {EventIdentity(k, s // 10**6) for k, s in zip(keys, seconds, strict=True)}
     return found
 
 
-def test_the_export_yields_each_identity_of_the_event_key_column_once() -> None:
+def test_the_export_yields_each_identity_of_the_event_key_column_once(tmp_path: Path) -> None:
     event = _event("2489651045", "2015-01-01T15:00:00Z")
     # The same event as the live poller published it: other bytes, the same identity.
     from_live = orjson.dumps(orjson.loads(event), option=orjson.OPT_SORT_KEYS)
     reused = _event("2489651045", "2015-01-01T16:00:00Z")  # GitHub reused the id
     timeline, other_timeline = _timeline("a"), _timeline("b")
-    store = MemoryStore()
-    _write(store, 0, [event, timeline, other_timeline, reused])
-    _write(store, 1, [from_live, timeline, event])  # copies in other objects
+    store, table = MemoryStore(), _table(tmp_path)
+    _write(store, table, 0, [event, timeline, other_timeline, reused])
+    _write(store, table, 1, [from_live, timeline, event])  # copies in other objects
 
     start = datetime(2015, 1, 1, 15, tzinfo=UTC)
-    lines = list(range_lines(store, PREFIX, start, datetime(2015, 1, 1, 17, tzinfo=UTC)))
+    lines = list(range_lines(table, store, start, datetime(2015, 1, 1, 17, tzinfo=UTC)))
     identities = [EventIdentity.of_event(orjson.loads(line), line) for line in lines]
     assert len(identities) == len(set(identities)) == 4
     assert set(identities) == _column_identities(store)
     assert EventIdentity(CityHash64(timeline), 1420126200) in identities, "Timeline: the hash"
     assert sorted(lines) == sorted([event, timeline, other_timeline, reused])
 
-    only_first = list(range_lines(store, PREFIX, start, datetime(2015, 1, 1, 16, tzinfo=UTC)))
+    only_first = list(range_lines(table, store, start, datetime(2015, 1, 1, 16, tzinfo=UTC)))
     assert sorted(only_first) == sorted([event, timeline, other_timeline])
 
 
@@ -126,17 +136,17 @@ def test_verify_counts_by_identity_and_prints_samples_as_key_at_time(tmp_path: P
     hour = [first, second, timeline, first, b"\x00" * 8, b"{broken"]  # a repeat, 2 dead letters
     archive = _hour_file(tmp_path, hour)
 
-    whole = MemoryStore()
-    _write(whole, 0, _published(hour))
-    result = verify_hour(whole, PREFIX, archive, HOUR)
+    whole, table = MemoryStore(), _table(tmp_path / "whole")
+    _write(whole, table, 0, _published(hour))
+    result = verify_hour(table, whole, archive, HOUR)
     assert (result.source_lines, result.source_events, result.lake_rows) == (6, 3, 3)
     assert result.ok
 
     # The lake lost the Timeline event and holds the first event twice.
-    wrong = MemoryStore()
-    _write(wrong, 0, [first, second])
-    _write(wrong, 1, [first])
-    result = verify_hour(wrong, PREFIX, archive, HOUR)
+    wrong, table = MemoryStore(), _table(tmp_path / "wrong")
+    _write(wrong, table, 0, [first, second])
+    _write(wrong, table, 1, [first])
+    result = verify_hour(table, wrong, archive, HOUR)
     assert (result.missing, result.duplicates, result.unexpected) == (1, 1, 0)
     assert result.missing_sample == (EventIdentity(CityHash64(timeline), 1420126200),)
     assert [str(i) for i in result.duplicate_sample] == ["1@2015-01-01T15:00:00Z"]

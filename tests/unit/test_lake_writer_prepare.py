@@ -1,15 +1,30 @@
-"""The lake writer's pure steps: grouping, naming, skipping and dead letters (no I/O)."""
+"""The lake writer's step 2: grouping, naming, skipping, dead letters and duplicates.
+
+The table is a real Delta table on the local disk (empty: nothing to read but its log);
+the bucket is never asked for anything.
+"""
 
 from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from minio import Minio
 
-from ghlake.lake.schema import LAKE_SCHEMA, checkpoint_prefix, object_key, partition_path
+from ghlake.lake.schema import (
+    FILE_SCHEMA,
+    LAKE_SCHEMA,
+    TABLE_SCHEMA,
+    UINT64_TYPE,
+    checkpoint_prefix,
+    data_file_path,
+)
 from ghlake.lake.store import ObjectStore
+from ghlake.lake.table import LakeTable
 from ghlake.lake.writer import LakeWriter, SourceRecord
 
 HEADERS = {"source": b"gharchive", "hour": b"2019-04-01-23", "file_time": b"2019-04-01T23:00:00Z"}
@@ -23,21 +38,39 @@ def _event(n: int, created: str) -> bytes:
     ).encode()
 
 
+_TABLES: list[LakeTable] = []
+
+
+@pytest.fixture(autouse=True)
+def _table(tmp_path: Path) -> None:
+    _TABLES[:] = [LakeTable(f"file://{tmp_path}/table", {})]
+
+
 def _writer() -> LakeWriter:
-    # prepare() never touches the store; this client is never asked to connect.
-    return LakeWriter(ObjectStore(Minio("127.0.0.1:9"), "unused"), "gharchive.events", "events")
+    # An empty table: prepare() reads its log only; the bucket is never asked to connect.
+    store = ObjectStore(Minio("127.0.0.1:9"), "unused")
+    return LakeWriter(store, _TABLES[0], "gharchive.events")
 
 
 def test_layout_names() -> None:
     hour = datetime(2019, 4, 1, 23, tzinfo=UTC)
-    assert partition_path("events", hour) == "events/event_date=2019-04-01/event_hour=23"
-    key = object_key("events", hour, topic="t", partition=2, first=5, last=17)
-    assert key == (
-        "events/event_date=2019-04-01/event_hour=23/"
-        "t-p002-00000000000000000005-00000000000000000017.parquet"
+    path = data_file_path(hour, topic="t", partition=2, first=5, last=17, nonce="ab12")
+    assert path == (
+        "event_date=2019-04-01/h23-t-p002-00000000000000000005-00000000000000000017-ab12.parquet"
     )
-    assert checkpoint_prefix("events", "t", 2) == "_checkpoints/events/t/p002"
+    assert checkpoint_prefix("github_events", "t", 2) == "_checkpoints/github_events/t/p002"
     assert LAKE_SCHEMA.names[-3:] == ["kafka_partition", "kafka_offset", "raw"]
+
+
+def test_delta_types_hold_every_unsigned_value() -> None:
+    """No unsigned types in Delta: the next signed type, UInt64 as decimal(20,0)."""
+    assert FILE_SCHEMA.field("event_key").type == UINT64_TYPE == pa.decimal128(20, 0)
+    assert FILE_SCHEMA.field("number").type == pa.int64()
+    assert FILE_SCHEMA.field("locked").type == pa.int16()
+    assert FILE_SCHEMA.field("created_at").type == pa.timestamp("us", tz="UTC")
+    assert TABLE_SCHEMA.names[-1] == "event_date"
+    keys = pa.array([0, 2**63 - 1, 2**63, 2**64 - 1], pa.uint64())
+    assert keys.cast(UINT64_TYPE).cast(pa.uint64()).to_pylist() == keys.to_pylist()
 
 
 def test_prepare_groups_by_partition_and_event_hour() -> None:
@@ -50,30 +83,27 @@ def test_prepare_groups_by_partition_and_event_hour() -> None:
     ]
     batch = _writer().prepare(records, {})
     assert [d.reason for d in batch.dead_letters] == ["no created_at"]
-    spans = {p.intent.partition: (p.intent.first, p.intent.last) for p in batch.partitions}
+    spans = {p.partition: (p.first, p.last) for p in batch.partitions}
     assert spans == {0: (10, 12), 1: (3, 4)}, "the range covers dead letters too"
-    keys = sorted(f.key for f in batch.files)
-    assert keys == [
-        "events/event_date=2019-04-01/event_hour=23/"
-        "gharchive.events-p000-00000000000000000010-00000000000000000012.parquet",
-        "events/event_date=2019-04-01/event_hour=23/"
-        "gharchive.events-p001-00000000000000000003-00000000000000000004.parquet",
-        "events/event_date=2019-04-02/event_hour=00/"
-        "gharchive.events-p000-00000000000000000010-00000000000000000012.parquet",
+    paths = sorted(f.path.rsplit("-", 1)[0] for f in batch.files)  # less the nonce
+    assert paths == [
+        "event_date=2019-04-01/h23-gharchive.events-p000-00000000000000000010-00000000000000000012",
+        "event_date=2019-04-01/h23-gharchive.events-p001-00000000000000000003-00000000000000000004",
+        "event_date=2019-04-02/h00-gharchive.events-p000-00000000000000000010-00000000000000000012",
     ]
+    assert all(f.key == f"{_TABLES[0].prefix}/{f.path}" for f in batch.files)
     for part in batch.partitions:
-        assert part.intent.keys == tuple(f.key for f in part.files)
         for file, data in zip(part.files, part.data, strict=True):
             table = pq.read_table(io.BytesIO(data))
-            assert table.schema.equals(LAKE_SCHEMA)
+            assert table.schema.equals(FILE_SCHEMA)
             assert table.num_rows == file.rows
-            assert set(table.column("kafka_partition").to_pylist()) == {part.intent.partition}
+            assert set(table.column("kafka_partition").to_pylist()) == {part.partition}
             assert table.column("source_hour").to_pylist() == ["2019-04-01-23"] * file.rows
             by_offset = {(r.partition, r.offset): r.value for r in records}
             pairs = zip(table.column("kafka_offset").to_pylist(),
                         table.column("raw").to_pylist(), strict=True)  # fmt: skip
             for offset, raw in pairs:
-                assert raw == by_offset[(part.intent.partition, offset)], "the line, unchanged"
+                assert raw == by_offset[(part.partition, offset)], "the line, unchanged"
 
 
 def test_prepare_skips_offsets_already_stored_and_names_by_what_remains() -> None:
@@ -81,17 +111,29 @@ def test_prepare_skips_offsets_already_stored_and_names_by_what_remains() -> Non
     batch = _writer().prepare(records, {0: 3})
     assert batch.skipped == 4
     [part] = batch.partitions
-    assert (part.intent.first, part.intent.last) == (4, 5)
+    assert (part.first, part.last) == (4, 5)
     assert [f.rows for f in part.files] == [2]
     assert _writer().prepare(records, {0: 5}).partitions == ()
 
 
-def test_the_same_records_make_the_same_objects() -> None:
+def test_the_same_records_make_the_same_data_under_names_of_their_own() -> None:
     records = [SourceRecord(n % 2, n // 2, _event(n, "2019-04-01T23:30:00Z"), HEADERS)
                for n in range(40)]  # fmt: skip
     first, again = _writer().prepare(records, {}), _writer().prepare(records, {})
-    assert [f.key for f in first.files] == [f.key for f in again.files]
     assert [p.data for p in first.partitions] == [p.data for p in again.partitions]
+    # An uncommitted attempt's files (orphans) are never overwritten by the next attempt.
+    assert not {f.path for f in first.files} & {f.path for f in again.files}
+
+
+def test_an_event_published_twice_in_one_batch_is_written_once() -> None:
+    """A re-replay puts the same lines on the topic again, at new offsets."""
+    lines = [_event(n, "2019-04-01T23:00:00Z") for n in range(5)]
+    records = [SourceRecord(0, n, line, HEADERS) for n, line in enumerate(lines + lines)]
+    batch = _writer().prepare(records, {})
+    assert (batch.duplicates, sum(f.rows for f in batch.files)) == (5, 5)
+    [part] = batch.partitions
+    assert (part.first, part.last) == (0, 9), "the offsets of the copies are stored too"
+    assert batch.source_hours == {"2019-04-01-23": 5}
 
 
 def test_a_redelivery_within_the_batch_is_written_once() -> None:
@@ -100,6 +142,6 @@ def test_a_redelivery_within_the_batch_is_written_once() -> None:
     batch = _writer().prepare([*records, *records[3:]], {})
     assert batch.skipped == 2
     [part] = batch.partitions
-    assert (part.intent.first, part.intent.last) == (0, 4)
+    assert (part.first, part.last) == (0, 4)
     table = pq.read_table(io.BytesIO(part.data[0]))
     assert table.column("kafka_offset").to_pylist() == [0, 1, 2, 3, 4]

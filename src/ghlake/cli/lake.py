@@ -1,7 +1,8 @@
-"""``ghlake lake ...`` and ``ghlake worker``: the Parquet lake and its writer."""
+"""``ghlake lake ...`` and ``ghlake worker``: the lake's Delta table and its writer."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated
 
 import typer
@@ -9,6 +10,7 @@ from rich.table import Table
 
 from ghlake.cli.common import console, err_console, load_platform
 from ghlake.hours import Hour
+from ghlake.lake import maintenance
 from ghlake.lake.listing import list_partitions
 from ghlake.lake.verify import verify_hour
 from ghlake.logs import logging_dict_config
@@ -16,19 +18,86 @@ from ghlake.sources.archive import open_archive
 
 __all__ = ["lake_app", "worker"]
 
-lake_app = typer.Typer(help="The Parquet lake in MinIO.", no_args_is_help=True)
+lake_app = typer.Typer(help="The lake: a Delta table in MinIO.", no_args_is_help=True)
+
+Version = Annotated[int | None, typer.Option(help="Read this table version (time travel).")]
 
 
 @lake_app.command("ls")
-def ls() -> None:
-    """List the lake's partitions (event date and hour) with files and size."""
+def ls(version: Version = None) -> None:
+    """List the table's partitions (event dates) with files, events and size."""
     platform = load_platform()
-    partitions = list_partitions(platform.store, platform.settings.lake.prefix)
-    table = Table(title=f"s3://{platform.settings.minio.bucket}/{platform.settings.lake.prefix}")
-    for column in ("event_date", "event_hour", "files", "MB"):
+    lake_table = platform.lake_table
+    partitions = list_partitions(lake_table, version)
+    table = Table(title=f"{lake_table.uri} (version {version or lake_table.version()})")
+    for column in ("event_date", "files", "events", "MB"):
         table.add_column(column, justify="right")
     for p in partitions:
-        table.add_row(p.event_date, p.event_hour, f"{p.files:,}", f"{p.bytes / 1e6:,.2f}")
+        table.add_row(p.event_date, f"{p.files:,}", f"{p.rows:,}", f"{p.bytes / 1e6:,.2f}")
+    console.print(table)
+
+
+@lake_app.command("compact")
+def compact(
+    from_: Annotated[
+        datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First event date.")
+    ] = None,
+    to: Annotated[
+        datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last event date.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be done.")] = False,
+) -> None:
+    """Compact the closed partitions (event dates before today, UTC) into large files."""
+    platform = load_platform()
+    first: date | None = from_.date() if from_ else None
+    last: date | None = to.date() if to else None
+    with console.status("compacting"):
+        result = maintenance.compact(
+            platform.lake_table,
+            platform.settings.lake.compact_target_mb,
+            first,
+            last,
+            dry_run=dry_run,
+        )
+    verb = "would rewrite" if result.dry_run else "rewrote"
+    console.print(
+        f"{len(result.partitions)} closed partitions: {verb} {result.files_removed:,} files "
+        f"({result.bytes_read / 1e6:,.1f} MB) into {result.files_added:,}"
+    )
+
+
+@lake_app.command("vacuum")
+def vacuum(
+    retain: Annotated[
+        int | None, typer.Option(help="Keep files removed within this many hours (default 168).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List, do not delete.")] = False,
+) -> None:
+    """Delete files no recent version references (replaced by compaction, or orphans)."""
+    platform = load_platform()
+    hours = platform.settings.lake.vacuum_retain_hours if retain is None else retain
+    deleted = maintenance.vacuum(platform.lake_table, hours, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    console.print(f"{verb} {len(deleted):,} files older than {hours} h")
+
+
+@lake_app.command("history")
+def history(
+    limit: Annotated[int, typer.Option(help="How many commits, newest first.")] = 20,
+) -> None:
+    """The table's commits: version, time, operation, offsets and events per source hour."""
+    platform = load_platform()
+    table = Table(title=f"{platform.lake_table.uri}: history")
+    for column in ("version", "time (UTC)", "operation", "offsets", "events by source hour"):
+        table.add_column(column)
+    for commit in maintenance.history(platform.lake_table, limit):
+        table.add_row(
+            str(commit.version),
+            f"{commit.timestamp:%Y-%m-%d %H:%M:%S}" if commit.timestamp else "",
+            commit.operation,
+            ", ".join(f"p{p}:{v}" for p, v in commit.offsets.items()),
+            ", ".join(f"{h}:{n:,}" for h, n in commit.source_hours.items()),
+        )
     console.print(table)
 
 
@@ -36,13 +105,15 @@ def ls() -> None:
 def verify(
     hour: Annotated[str, typer.Option(help="The GH Archive hour, e.g. 2015-01-01-1.")],
     source: Annotated[str, typer.Option(help="Folder of hour files or a GH Archive mirror URL.")],
+    version: Version = None,
 ) -> None:
     """Compare an hour in the lake with its source file by (id, created_at)."""
     platform = load_platform()
     with console.status(f"reading {hour} from {source} and from the lake"):
         result = verify_hour(
-            platform.store, platform.settings.lake.prefix, open_archive(source), Hour.parse(hour)
-        )
+            platform.lake_table, platform.store, open_archive(source), Hour.parse(hour),
+            version=version,
+        )  # fmt: skip
     table = Table(title=f"hour {result.hour}: lake vs source")
     for column in ("source lines", "source events", "lake rows", "missing", "duplicates",
                    "unexpected", "partitions read"):  # fmt: skip

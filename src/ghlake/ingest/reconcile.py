@@ -1,7 +1,9 @@
 """Reconciliation: per hour, what was published against what the lake and the warehouse hold.
 
 The ledger says how many events each GH Archive hour put on the topic; the lake
-counts them from its Parquet footers and the warehouse with a deduplicating
+counts them in one snapshot of its Delta table (from the log's statistics,
+reading the ``source_hour`` column only where a file mixes hours) and the
+warehouse with a deduplicating
 query, both by the event's source hour. An hour is reconciled when all three
 agree. Hours the ledger holds without events (missing, corrupt) are left out.
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from ghlake.hours import Hour
 from ghlake.lake.reader import count_by_source_hour
 from ghlake.lake.store import ObjectStore
+from ghlake.lake.table import LakeTable
 from ghlake.ledger import Ledger
 from ghlake.warehouse.client import WarehouseClient
 
@@ -40,18 +43,18 @@ class Reconciler:
     """Counts each hour in the ledger, the lake and the warehouse."""
 
     def __init__(
-        self, ledger: Ledger, store: ObjectStore, lake_prefix: str, warehouse: WarehouseClient
+        self, ledger: Ledger, table: LakeTable, store: ObjectStore, warehouse: WarehouseClient
     ) -> None:
         self.ledger = ledger
+        self.table = table
         self.store = store
-        self.lake_prefix = lake_prefix
         self.warehouse = warehouse
 
     def counts(self, published: Mapping[Hour, int] | Mapping[str, int]) -> list[HourCounts]:
         """Compare what was published per hour with the lake and the warehouse."""
         expected = {Hour.parse(hour): count for hour, count in published.items()}
         names = {hour.name for hour in expected}
-        lake = count_by_source_hour(self.store, self.lake_prefix, names)
+        lake = count_by_source_hour(self.table, self.store, names)
         warehouse = self.warehouse.counts_by_source_hour(names)
         return [
             HourCounts(hour, expected[hour], lake.get(hour.name, 0), warehouse.get(hour.name, 0))

@@ -9,8 +9,11 @@ and Faust stays the worker around it (web server, health, metrics, lifecycle).
 
 The loop is sequential: take a batch (up to ``batch_max_events`` events or
 ``batch_max_seconds`` after its first), write it through :class:`LakeSink`
-(which returns once its objects and checkpoints are stored), commit its
-offsets, take the next. librdkafka runs rebalance callbacks only inside
+(which returns once its files and offsets are committed to the Delta table),
+commit its Kafka offsets, take the next. On every assignment each partition
+is sought to the offset after the one the table's transaction holds
+(:mod:`ghlake.lake.checkpoint`): the table, not the group's committed
+offsets, says where a partition resumes. librdkafka runs rebalance callbacks only inside
 ``consume()``, which the loop calls while it takes a batch, never while it
 writes one: a partition revoked while a batch is being taken leaves the batch
 (its records are not written here; the new owner reads them from the committed
@@ -40,7 +43,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from ghlake.errors import GhLakeError
 from ghlake.lake.sink import LakeMetrics, LakeSink
-from ghlake.lake.writer import SourceRecord
+from ghlake.lake.writer import BatchAbandonedError, SourceRecord
 from ghlake.settings import Settings
 
 __all__ = ["BatchAbandonedError", "LakeConsumer"]
@@ -48,10 +51,6 @@ __all__ = ["BatchAbandonedError", "LakeConsumer"]
 log = logging.getLogger(__name__)
 
 _TAKE_CHUNK = 10_000
-
-
-class BatchAbandonedError(GhLakeError):
-    """Partitions of the batch being written were revoked: it must not be written on."""
 
 
 class LakeConsumer:
@@ -116,8 +115,30 @@ class LakeConsumer:
             self._consumer.close()  # leaves the group: the partitions move at once
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._assigned |= {tp.partition for tp in partitions}
-        log.info("partitions assigned", extra={"partitions": sorted(self._assigned)})
+        """Take the partitions from the offset after the table's transaction version.
+
+        Reading the table may fail (MinIO down): the partitions then start from the
+        group's committed offsets, and the writer's step 2 skips whatever the table
+        holds already, so nothing is written twice either way.
+        """
+        numbers = sorted(tp.partition for tp in partitions)
+        try:
+            stored = self.sink.writer.table.offsets(self.topic, numbers)
+        except GhLakeError as exc:
+            log.warning(
+                "partitions start from the committed offsets: the table is not readable",
+                extra={"partitions": numbers, "error": str(exc)},
+            )
+            consumer.incremental_assign(partitions)
+        else:
+            starts = [TopicPartition(self.topic, p, o + 1) if o >= 0
+                      else TopicPartition(self.topic, p) for p, o in stored.items()]  # fmt: skip
+            consumer.incremental_assign(starts)
+            log.info(
+                "partitions assigned; each starts after its offset in the table",
+                extra={"partitions": numbers, "offsets": _by_partition(stored, 1)},
+            )
+        self._assigned |= set(numbers)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         gone = {tp.partition for tp in partitions}
@@ -185,7 +206,8 @@ class LakeConsumer:
             "batch stored",
             extra={"records": len(records), "rows": result.rows, "files": len(result.files),
                    "dead_letters": len(result.dead_letters), "skipped": result.skipped,
-                   "removed": result.removed, "partitions": sorted(last),
+                   "duplicates": result.duplicates, "version": result.version,
+                   "partitions": sorted(last),
                    "first_offset": records[0].offset, "last_offset": records[-1].offset},
         )  # fmt: skip
 
@@ -228,10 +250,10 @@ class LakeConsumer:
         try:
             self._consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
-            # The batch is in the lake with its checkpoint: whoever reads these offsets
-            # again skips them, and the next batch's commit covers them too.
+            # The batch is in the table with its offsets: whoever reads these records
+            # again seeks past them or skips them, and the next commit covers them too.
             log.warning(
-                "offset commit failed; the checkpoints cover the batch",
+                "offset commit failed; the table's transactions cover the batch",
                 extra={"error": str(exc), "offsets": _by_partition(last, 1)},
             )
 

@@ -1,7 +1,8 @@
 """Serving what ghlake holds as GH Archive files: any time range as gzip NDJSON.
 
-The lake keeps each event's original line, so a range is read back from the
-lake's hour partitions (by the event's ``created_at``, in UTC), deduplicated on
+The lake keeps each event's original line, so a range is read back from one
+snapshot of the Delta table (the latest, or a ``version``: time travel), hour by
+hour (by the event's ``created_at``, in UTC), deduplicated on
 the event's identity as the lake stores it (:class:`EventIdentity` from the
 ``event_key`` and ``created_at`` columns, the key the warehouse folds on too)
 and streamed as gzip: a GH-Archive-compatible mirror that any GH Archive tool
@@ -10,19 +11,18 @@ can point at.
 
 from __future__ import annotations
 
-import io
 import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from ghlake.events.identity import EventIdentity
 from ghlake.hours import Hour, hour_range
-from ghlake.lake.schema import partition_path
+from ghlake.lake.reader import read_event_hour
 from ghlake.lake.store import ObjectStore
+from ghlake.lake.table import LakeTable
 
 __all__ = ["gzip_stream", "range_lines"]
 
@@ -30,25 +30,34 @@ _COLUMNS = ["event_key", "created_at", "raw"]
 _SECONDS = pa.timestamp("s", tz="UTC")
 
 
-def range_lines(store: ObjectStore, prefix: str, start: datetime, end: datetime) -> Iterator[bytes]:
+def range_lines(
+    table: LakeTable,
+    store: ObjectStore,
+    start: datetime,
+    end: datetime,
+    version: int | None = None,
+) -> Iterator[bytes]:
     """Original lines of the events created in ``[start, end)``, each event once."""
     if end <= start:
         return
+    if version is None:
+        version = table.version()  # one snapshot for the whole range
     seen: set[EventIdentity] = set()
     last = Hour.containing(end - timedelta(microseconds=1))
     for hour in hour_range(Hour.containing(start), last):
-        names = sorted(info.key for info in store.list(partition_path(prefix, hour.start) + "/"))
-        for name in names:
-            if not name.endswith(".parquet"):
-                continue
-            table = pq.read_table(io.BytesIO(store.get(name)), columns=_COLUMNS)
-            created = table.column("created_at")
-            mask = pc.and_(pc.greater_equal(created, start), pc.less(created, end))
-            table = table.filter(mask)
-            keys = table.column("event_key").to_pylist()
-            # Whole seconds, as EventIdentity holds them (the column has milliseconds).
-            seconds = table.column("created_at").cast(_SECONDS, safe=False).cast(pa.int64())
-            lines = table.column("raw").to_pylist()
+        for _, found in sorted(
+            read_event_hour(table, store, hour.start, _COLUMNS, version), key=lambda t: t[0]
+        ):
+            created = found.column("created_at")
+            mask = pc.and_(
+                pc.greater_equal(created, pa.scalar(start, created.type)),
+                pc.less(created, pa.scalar(end, created.type)),
+            )
+            rows = found.filter(mask)
+            keys = rows.column("event_key").cast(pa.uint64()).to_pylist()
+            # Whole seconds, as EventIdentity holds them (the column has microseconds).
+            seconds = rows.column("created_at").cast(_SECONDS, safe=False).cast(pa.int64())
+            lines = rows.column("raw").to_pylist()
             for key, second, raw in zip(keys, seconds.to_pylist(), lines, strict=True):
                 line = raw.encode() if isinstance(raw, str) else raw
                 identity = EventIdentity(key, second)

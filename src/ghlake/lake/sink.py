@@ -1,12 +1,13 @@
-"""The lake sink: a batch in, Parquet objects and dead letters out, retried until stored.
+"""The lake sink: a batch in, one Delta commit and dead letters out, retried until stored.
 
 This is everything the lake writer does between "a batch arrived" and "its
 offsets may be committed", in the order of :mod:`ghlake.lake.checkpoint`:
-recover the partitions, normalize and encode, store intents and objects,
-publish dead letters, commit the checkpoints. Each step that talks to MinIO or
-Kafka is retried with capped backoff until it succeeds (the batch's offsets
-stay uncommitted meanwhile), so a batch is never acknowledged without its
-files, and a store that is down stalls the writer instead of losing data.
+recover the partitions from the table, normalize, deduplicate and encode,
+store dead-letter marks and files, publish dead letters, commit the table.
+Each step that talks to MinIO or Kafka is retried with capped backoff until it
+succeeds (the batch's offsets stay uncommitted meanwhile), so a batch is never
+acknowledged without its commit, and a store that is down stalls the writer
+instead of losing data.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Reading the dead-letter topic back from an interrupted batch's start: its letters were
-# produced after the intent was stored; the margin covers clocks of other writer hosts.
+# produced after the mark was stored; the margin covers clocks of other writer hosts.
 _READ_BACK_MARGIN = timedelta(minutes=5)
 
 
@@ -58,10 +59,13 @@ class LakeMetrics:
             "ghlake_lake_records_already_stored",
             "Records redelivered after a crash and found in the lake already", registry=r,
         )  # fmt: skip
-        self.removed = Counter(
-            "ghlake_lake_incomplete_objects_removed",
-            "Objects of incomplete batches deleted during recovery", registry=r,
+        self.duplicates = Counter(
+            "ghlake_lake_duplicate_events_dropped",
+            "Events not written because the table held their identity already", registry=r,
         )  # fmt: skip
+        self.table_version = Gauge(
+            "ghlake_lake_table_version", "The Delta table version of the last commit", registry=r
+        )
         self.store_retries = Counter(
             "ghlake_lake_store_retries", "Failed store attempts retried", registry=r
         )
@@ -146,8 +150,9 @@ class LakeSink:
         """Publish ``letters``, less those an earlier, interrupted attempt published.
 
         ``earlier`` maps a partition to the start of an attempt at this batch that may
-        have published some of its letters (a crashed worker's intent, or a failed try
-        of this one); a failure here adds this attempt, so a retry reads it back too.
+        have published some of its letters (a crashed worker's dead-letter mark, or a
+        failed try of this one); a failure here adds this attempt, so a retry reads it
+        back too.
         """
         started = datetime.now(UTC)
         try:
@@ -201,7 +206,7 @@ class LakeSink:
     def write_batch(
         self, records: Sequence[SourceRecord], wait: Callable[[float], None] | None = None
     ) -> BatchResult:
-        """Store ``records``; return only once their objects and dead letters are durable.
+        """Store ``records``; return only once their commit and dead letters are durable.
 
         ``wait`` sleeps between the retries of a failing step (default: ``self.sleep``);
         the consumer passes one that keeps answering its group meanwhile, and that raises
@@ -214,14 +219,24 @@ class LakeSink:
         started = time.perf_counter()
         writer = self.writer
         partitions = {r.partition for r in records}
+        # 1. recover; 2. skip, normalize, deduplicate, encode (reads the table's keys)
         recoveries = self._retry("recovering", records, lambda: writer.recover(partitions), wait)
         stored = {p: r.last_offset for p, r in recoveries.items()}
-        batch = writer.prepare(records, stored)
-        self._retry("writing objects", records, lambda: writer.upload(batch), wait)
-        if batch.dead_letters:
-            # Only a batch whose intent recovery removed can have published letters
-            # without storing its state: those are read back before publishing again.
-            earlier = {p: r.interrupted_at for p, r in recoveries.items() if r.interrupted_at}
+        batch = self._retry("preparing", records, lambda: writer.prepare(records, stored), wait)
+        lettered = sorted({d.record.partition for d in batch.dead_letters})
+        # Only an attempt that left a mark can have published letters without committing.
+        earlier = {p: r.interrupted_at for p, r in recoveries.items() if r.interrupted_at}
+        spans = {part.partition: part for part in batch.partitions}
+
+        def mark() -> None:  # 3.
+            for p in lettered:
+                if p not in earlier:
+                    writer.marks.begin(p, spans[p].first, spans[p].last)
+
+        if lettered:
+            self._retry("marking dead letters", records, mark, wait)
+        self._retry("writing files", records, lambda: writer.upload(batch), wait)  # 4.
+        if batch.dead_letters:  # 5.
             self._retry(
                 "publishing dead letters",
                 records,
@@ -230,21 +245,31 @@ class LakeSink:
             )
             if self.after_dead_letters is not None:
                 self.after_dead_letters()
-        self._retry("committing checkpoints", records, lambda: writer.commit(batch), wait)
+        version = self._retry("committing", records, lambda: writer.commit(batch), wait)  # 6.
 
-        removed = sum(len(r.removed) for r in recoveries.values())
-        result = BatchResult(batch.files, batch.dead_letters, batch.skipped, removed)
+        def unmark() -> None:
+            for p in sorted(set(lettered) | set(earlier)):
+                writer.marks.clear(p)
+
+        if lettered or earlier:
+            self._retry("clearing dead-letter marks", records, unmark, wait)
+
+        result = BatchResult(
+            batch.files, batch.dead_letters, batch.skipped, batch.duplicates, version
+        )
         m = self.metrics
         m.rows_written.inc(result.rows)
         m.files_written.inc(len(result.files))
         m.dead_letters.inc(len(result.dead_letters))
         m.skipped.inc(result.skipped)
-        m.removed.inc(removed)
+        m.duplicates.inc(result.duplicates)
+        if version is not None:
+            m.table_version.set(version)
         for record in records:
             if record.offset > self.last_offsets.get(record.partition, -1):
                 self.last_offsets[record.partition] = record.offset
         for part in batch.partitions:
-            m.stored_offset.labels(str(part.intent.partition)).set(part.intent.last)
+            m.stored_offset.labels(str(part.partition)).set(part.last)
         m.batch_seconds.observe(time.perf_counter() - started)
         m.last_batch.set_to_current_time()
         return result

@@ -7,8 +7,9 @@ time in whole seconds. The source file is read as the producer reads it
 (:func:`ghlake.sources.lines.classify_lines`: NUL padding stripped, merged
 lines salvaged, repeated events dead-lettered) and normalized as the lake
 writer does, so what either dead-letters is expected *not* to be in the lake.
-The lake side is every row whose ``source_hour`` is the hour, in the
-event-hour partitions the source's events fall in.
+The lake side is every row whose ``source_hour`` is the hour, in the event
+hours the source's events fall in, in one snapshot of the Delta table (the
+latest, or ``version``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ghlake.events.schema import EVENT_COLUMNS
 from ghlake.hours import Hour
 from ghlake.lake.reader import read_event_hour
 from ghlake.lake.store import ObjectStore
+from ghlake.lake.table import LakeTable
 from ghlake.sources.archive import ArchiveSource, gunzip_lines
 from ghlake.sources.lines import classify_lines
 
@@ -71,21 +73,28 @@ def _source_identities(source: ArchiveSource, hour: Hour) -> tuple[int, Counter[
 
 
 def verify_hour(
-    store: ObjectStore, prefix: str, source: ArchiveSource, hour: Hour, sample: int = 10
+    table: LakeTable,
+    store: ObjectStore,
+    source: ArchiveSource,
+    hour: Hour,
+    *,
+    sample: int = 10,
+    version: int | None = None,
 ) -> HourVerification:
-    """Compare the lake's events of ``hour`` with the hour's file in ``source``."""
+    """Compare the table's events of ``hour`` with the hour's file in ``source``."""
     lines, expected = _source_identities(source, hour)
     event_hours = sorted({identity.created_at // 3600 * 3600 for identity in expected})
     stored: Counter[EventIdentity] = Counter()
     for start in event_hours:
         moment = datetime.fromtimestamp(start, UTC)
-        for _, table in read_event_hour(
-            store, prefix, moment, ["event_key", "created_at", "source_hour"]
+        for _, rows in read_event_hour(
+            table, store, moment, ["event_key", "created_at", "source_hour"], version
         ):
-            keys = table.column("event_key").to_pylist()
-            # Whole seconds, as EventIdentity holds them (the column has milliseconds).
-            created = table.column("created_at").cast(_SECONDS, safe=False).cast(pa.int64())
-            hours = table.column("source_hour").to_pylist()
+            # decimal(20,0) in the table: the exact UInt64 (schema.py says why).
+            keys = rows.column("event_key").cast(pa.uint64()).to_pylist()
+            # Whole seconds, as EventIdentity holds them (the column has microseconds).
+            created = rows.column("created_at").cast(_SECONDS, safe=False).cast(pa.int64())
+            hours = rows.column("source_hour").to_pylist()
             for key, seconds, source_hour in zip(keys, created.to_pylist(), hours, strict=True):
                 if source_hour == hour.name:
                     stored[EventIdentity(key, seconds)] += 1

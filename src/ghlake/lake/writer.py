@@ -1,36 +1,43 @@
-"""Turning a batch of topic records into typed Parquet objects in the lake.
+"""Turning a batch of topic records into data files and one commit of the lake's Delta table.
 
 The writer is pure of Kafka: the lake consumer (:mod:`ghlake.lake.consumer`)
-hands it records with their partition and offset and commits the offsets only
-after the sink has gone through the writer's steps, in this order (the protocol is explained
-in :mod:`ghlake.lake.checkpoint`):
+hands it records with their partition and offset and commits the Kafka
+offsets only after the sink has gone through the writer's steps, which carry
+the numbers of the protocol in :mod:`ghlake.lake.checkpoint`:
 
-1. :meth:`LakeWriter.recover` the batch's partitions (clean up an incomplete
-   batch, learn the last offset already stored),
-2. :meth:`LakeWriter.prepare` the batch: normalize each record into the typed
-   schema, group by partition and event hour, encode zstd Parquet (no I/O),
-3. :meth:`LakeWriter.upload` the intents and the objects,
-4. (the sink publishes the dead letters),
-5. :meth:`LakeWriter.commit` the partitions' checkpoints.
+1. :meth:`LakeWriter.recover` the batch's partitions (their stored offsets
+   from the table's transactions, and any dead-letter mark),
+2. :meth:`LakeWriter.prepare` the batch: skip stored offsets, normalize each
+   record into the typed schema, drop events the table holds already, group by
+   partition and event hour, encode zstd Parquet in the table's types,
+3. (the sink writes dead-letter marks), 4. :meth:`LakeWriter.upload` the files,
+5. (the sink publishes the dead letters),
+6. :meth:`LakeWriter.commit` the files and offsets in one Delta commit.
 
 A record that is not an event comes back as a :class:`DeadLetter`; nothing is
-dropped silently.
+dropped silently (a duplicate is counted in :attr:`PreparedBatch.duplicates`).
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import os
+import secrets
+import socket
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
+from deltalake.transaction import AddAction
 
+from ghlake.errors import GhLakeError
 from ghlake.events.normalize import (
     CREATED_AT_INDEX,
     SOURCE_HOUR_INDEX,
@@ -39,22 +46,39 @@ from ghlake.events.normalize import (
     file_time_seconds,
     normalize_line,
 )
-from ghlake.lake.checkpoint import Checkpoints, Intent, Recovery
-from ghlake.lake.schema import LAKE_FIELDS, SOURCE_HOURS_KEY, object_key
+from ghlake.events.schema import EVENT_COLUMNS
+from ghlake.lake.checkpoint import DeadLetterMarks
+from ghlake.lake.dedup import IdentityIndex, pack
+from ghlake.lake.schema import (
+    FILE_SCHEMA,
+    LAKE_FIELDS,
+    PARTITION_COLUMN,
+    SOURCE_HOURS_KEY,
+    data_file_path,
+)
 from ghlake.lake.store import ObjectStore
+from ghlake.lake.table import DataFile, LakeTable
 
 __all__ = [
+    "BatchAbandonedError",
     "BatchResult",
     "DeadLetter",
     "LakeWriter",
     "PartitionBatch",
     "PreparedBatch",
+    "Recovery",
     "SourceRecord",
     "WrittenFile",
-    "encode_parquet",
 ]
 
 log = logging.getLogger(__name__)
+
+_KEY = EVENT_COLUMNS.index("event_key")
+
+
+class BatchAbandonedError(GhLakeError):
+    """The batch must not be written on: its partitions were revoked, or another writer
+    committed part of its range (a worker that lost its partitions without knowing)."""
 
 
 class SourceRecord(NamedTuple):
@@ -75,19 +99,33 @@ class DeadLetter:
 
 
 @dataclass(frozen=True)
-class WrittenFile:
-    """One Parquet object of the lake."""
+class Recovery:
+    """What recovering one partition found (step 1)."""
 
-    key: str
+    partition: int
+    last_offset: int  # the table's transaction version; -1 when nothing is stored yet
+    interrupted_at: datetime | None = None  # a dead-letter mark: an attempt began then
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """One data file of a batch."""
+
+    key: str  # the object key in the bucket
+    path: str  # the path in the table
     rows: int
     size: int
+    event_hour: int  # start of its event hour, in seconds
+    stats: str  # Delta statistics (JSON)
 
 
 @dataclass(frozen=True)
 class PartitionBatch:
-    """One Kafka partition's share of a batch: its range and its encoded objects."""
+    """One Kafka partition's share of a batch: its range and its encoded files."""
 
-    intent: Intent
+    partition: int
+    first: int
+    last: int
     files: tuple[WrittenFile, ...]
     data: tuple[bytes, ...]  # the Parquet bytes of each file, in the same order
 
@@ -98,11 +136,14 @@ class PreparedBatch:
 
     partitions: tuple[PartitionBatch, ...]
     dead_letters: tuple[DeadLetter, ...]
-    skipped: int  # records already in the lake (stored before a crash, offsets not committed)
+    skipped: int  # records already in the table (stored before a crash, offsets not committed)
+    duplicates: int  # events whose identity the table (or the batch) held already
+    source_hours: Mapping[str, int]
+    identities: Mapping[int, frozenset[int]] = field(default_factory=dict)  # hour -> packed
 
     @property
     def files(self) -> tuple[WrittenFile, ...]:
-        """Every object of the batch."""
+        """Every file of the batch."""
         return tuple(f for p in self.partitions for f in p.files)
 
 
@@ -113,7 +154,8 @@ class BatchResult:
     files: tuple[WrittenFile, ...]
     dead_letters: tuple[DeadLetter, ...]
     skipped: int = 0
-    removed: int = 0  # objects of an earlier, incomplete batch deleted during recovery
+    duplicates: int = 0
+    version: int | None = None  # the table version that holds the batch
 
     @property
     def rows(self) -> int:
@@ -121,42 +163,62 @@ class BatchResult:
         return sum(f.rows for f in self.files)
 
 
-def encode_parquet(table: pa.Table) -> bytes:
-    """A table as one zstd Parquet object."""
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
-    return sink.getvalue()
+def _date_of(path: str) -> str:
+    """The event date of a file path ``event_date=YYYY-MM-DD/...``."""
+    return path.split("/", 1)[0].split("=", 1)[1]
 
 
-class _ObjectEncoder:
-    """One object's rows, encoded into zstd Parquet row groups as they come.
+def _stamp(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class _FileEncoder:
+    """One file's rows, encoded into zstd Parquet row groups as they come.
 
     Only the encoded bytes and one chunk of rows are held, not a whole table: a batch
     of 100k events (with their original lines) would otherwise hold all of them in
-    Arrow memory until the end of the batch. The footer gets the object's event count
-    per source hour (:data:`SOURCE_HOURS_KEY`), which reconciliation reads alone.
+    Arrow memory until the end of the batch. It keeps the Delta statistics of the
+    columns readers filter on, and the file's count per source hour.
     """
 
     def __init__(self, chunk_rows: int) -> None:
         self.rows = EventTableBuilder(LAKE_FIELDS, chunk_rows=chunk_rows)
         self.sink = io.BytesIO()
-        self.parquet = pq.ParquetWriter(self.sink, self.rows.schema, compression="zstd")
+        self.parquet = pq.ParquetWriter(self.sink, FILE_SCHEMA, compression="zstd")
         self.source_hours: Counter[str] = Counter()
+        self.created = [2**63, -1]
+        self.partition = -1
 
-    def add(self, row: tuple[object, ...]) -> None:
+    def add(self, row: tuple[object, ...], created_at: int, partition: int) -> None:
         self.rows.add_row(row)
         self.source_hours[row[SOURCE_HOUR_INDEX]] += 1
-        for batch in self.rows.drain():
-            self.parquet.write_batch(batch)
+        self.created[0] = min(self.created[0], created_at)
+        self.created[1] = max(self.created[1], created_at)
+        self.partition = partition
+        self._write(self.rows.drain())
+
+    def _write(self, batches: Iterable[pa.RecordBatch]) -> None:
+        for batch in batches:
+            self.parquet.write_batch(batch.cast(FILE_SCHEMA))
 
     def finish(self) -> bytes:
-        for batch in self.rows.drain(flush=True):
-            self.parquet.write_batch(batch)
+        self._write(self.rows.drain(flush=True))
         self.parquet.add_key_value_metadata(
             {SOURCE_HOURS_KEY: orjson.dumps(dict(sorted(self.source_hours.items()))).decode()}
         )
         self.parquet.close()
         return self.sink.getvalue()
+
+    def stats(self) -> str:
+        hours = sorted(self.source_hours)
+        return orjson.dumps({
+            "numRecords": len(self.rows),
+            "minValues": {"created_at": _stamp(self.created[0]), "source_hour": hours[0],
+                          "kafka_partition": self.partition},
+            "maxValues": {"created_at": _stamp(self.created[1]), "source_hour": hours[-1],
+                          "kafka_partition": self.partition},
+            "nullCount": {"created_at": 0, "source_hour": 0, "kafka_partition": 0},
+        }).decode()  # fmt: skip
 
 
 class _Decoded:
@@ -182,35 +244,46 @@ class _Decoded:
 
 
 class LakeWriter:
-    """Writes batches of one topic under ``prefix`` in the store's bucket."""
+    """Writes batches of one topic into the lake's Delta table."""
 
     def __init__(
         self,
         store: ObjectStore,
+        table: LakeTable,
         topic: str,
-        prefix: str,
+        *,
         on_object: Callable[[WrittenFile, int], None] | None = None,
         row_group_rows: int = 4096,
+        before_table_commit: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
+        self.table = table
         self.topic = topic
-        self.prefix = prefix
-        self.checkpoints = Checkpoints(store, prefix, topic)
-        # Called after each object with its position in the batch (fault injection, tracing).
+        self.marks = DeadLetterMarks(store, table.prefix, topic)
+        self.index = IdentityIndex(table, store)
+        # Called after each file with its position in the batch (fault injection, tracing).
         self.on_object = on_object
+        # Called once the files are stored, before the commit (fault injection).
+        self.before_table_commit = before_table_commit
         self.row_group_rows = row_group_rows
+        self.writer_id = f"{socket.gethostname()}:{os.getpid()}"
 
     def recover(self, partitions: Iterable[int]) -> dict[int, Recovery]:
-        """Clean up incomplete batches of ``partitions``; their last stored offsets."""
-        return {p: self.checkpoints.recover(p) for p in sorted(set(partitions))}
+        """Step 1: each partition's stored offset (the table's txn) and dead-letter mark."""
+        ordered = sorted(set(partitions))
+        stored = self.table.offsets(self.topic, ordered)
+        return {p: Recovery(p, stored[p], self.marks.pending(p)) for p in ordered}
 
     def prepare(self, records: Sequence[SourceRecord], stored: Mapping[int, int]) -> PreparedBatch:
-        """Normalize, group and encode ``records``, skipping offsets ``stored`` already."""
+        """Step 2: skip ``stored`` offsets, normalize, drop known identities, encode."""
         decoded = _Decoded()
         spans: dict[int, list[int]] = {}
-        encoders: dict[tuple[int, int], _ObjectEncoder] = {}
+        encoders: dict[tuple[int, int], _FileEncoder] = {}
         dead: list[DeadLetter] = []
-        skipped = 0
+        known: dict[int, set[int]] = {}
+        added: dict[int, set[int]] = {}
+        snapshot: list[DataFile] | None = None
+        skipped = duplicates = 0
         for record in records:
             partition, offset = record.partition, record.offset
             if offset <= stored.get(partition, -1):
@@ -236,34 +309,57 @@ class LakeWriter:
             except MalformedEventError as exc:
                 dead.append(DeadLetter(record, exc.reason))
                 continue
-            hour = row[CREATED_AT_INDEX] // 3600 * 3600
+            created: int = row[CREATED_AT_INDEX]
+            hour = created // 3600 * 3600
+            seen = known.get(hour)
+            if seen is None:
+                if snapshot is None:
+                    snapshot = self.table.files()
+                seen = known[hour] = self.index.known(hour, snapshot)
+                added[hour] = set()
+            identity = pack(row[_KEY], created)
+            if identity in seen or identity in added[hour]:
+                duplicates += 1
+                continue
+            added[hour].add(identity)
             encoder = encoders.get((partition, hour))
             if encoder is None:
-                encoder = encoders[(partition, hour)] = _ObjectEncoder(self.row_group_rows)
-            encoder.add((*row, partition, offset, record.value))
+                encoder = encoders[(partition, hour)] = _FileEncoder(self.row_group_rows)
+            encoder.add((*row, partition, offset, record.value), created, partition)
 
+        identities = {h: frozenset(ids) for h, ids in added.items() if ids}
+        batches, source_hours = self._encode(spans, encoders)
+        return PreparedBatch(batches, tuple(dead), skipped, duplicates, source_hours, identities)
+
+    def _encode(
+        self, spans: Mapping[int, list[int]], encoders: Mapping[tuple[int, int], _FileEncoder]
+    ) -> tuple[tuple[PartitionBatch, ...], dict[str, int]]:
+        """Each partition's files, named by its offset range and event hours."""
+        nonce = secrets.token_hex(4)
         batches = []
+        source_hours: Counter[str] = Counter()
         for partition, (first, last) in sorted(spans.items()):
             files, data = [], []
             for (p, hour), encoder in sorted(encoders.items()):
                 if p != partition:
                     continue
-                key = object_key(
-                    self.prefix, datetime.fromtimestamp(hour, UTC),
-                    topic=self.topic, partition=partition, first=first, last=last,
+                path = data_file_path(
+                    datetime.fromtimestamp(hour, UTC), topic=self.topic, partition=partition,
+                    first=first, last=last, nonce=nonce,
                 )  # fmt: skip
                 encoded = encoder.finish()
-                files.append(WrittenFile(key, len(encoder.rows), len(encoded)))
+                source_hours.update(encoder.source_hours)
+                key = f"{self.table.prefix}/{path}"
+                rows, stats = len(encoder.rows), encoder.stats()
+                files.append(WrittenFile(key, path, rows, len(encoded), hour, stats))
                 data.append(encoded)
-            intent = Intent(partition, first, last, tuple(f.key for f in files))
-            batches.append(PartitionBatch(intent, tuple(files), tuple(data)))
-        return PreparedBatch(tuple(batches), tuple(dead), skipped)
+            batches.append(PartitionBatch(partition, first, last, tuple(files), tuple(data)))
+        return tuple(batches), dict(source_hours)
 
     def upload(self, batch: PreparedBatch) -> None:
-        """Record each partition's intent, then write its objects (idempotent: same keys)."""
+        """Step 4: store the batch's files (part of no version until :meth:`commit`)."""
         position = 0
         for part in batch.partitions:
-            self.checkpoints.begin(part.intent)
             for file, data in zip(part.files, part.data, strict=True):
                 self.store.put(file.key, data)
                 if self.on_object is not None:
@@ -271,20 +367,58 @@ class LakeWriter:
                 position += 1
                 log.info(
                     "lake file written",
-                    extra={"key": file.key, "rows": file.rows, "partition": part.intent.partition,
-                           "first_offset": part.intent.first, "last_offset": part.intent.last},
+                    extra={"key": file.key, "rows": file.rows, "partition": part.partition,
+                           "first_offset": part.first, "last_offset": part.last},
                 )  # fmt: skip
 
-    def commit(self, batch: PreparedBatch) -> None:
-        """Record every partition of ``batch`` as stored, up to its last offset."""
-        for part in batch.partitions:
-            self.checkpoints.commit(part.intent)
+    def commit(self, batch: PreparedBatch) -> int | None:
+        """Step 6: one Delta commit of the files and each partition's last offset.
+
+        Returns the new version, or None when the table already holds the batch (an
+        earlier attempt's commit succeeded but its answer was lost). Raises
+        :class:`BatchAbandonedError` when another writer committed part of the range.
+        """
+        if not batch.partitions:
+            return None
+        if self.before_table_commit is not None:
+            self.before_table_commit()
+        current = self.table.offsets(self.topic, [p.partition for p in batch.partitions])
+        if all(current[p.partition] >= p.last for p in batch.partitions):
+            return None
+        taken = {p.partition: current[p.partition] for p in batch.partitions
+                 if current[p.partition] >= p.first}  # fmt: skip
+        if taken:
+            raise BatchAbandonedError(f"another writer committed offsets of partitions {taken}")
+        now = int(time.time() * 1000)
+        actions = [
+            AddAction(f.path, f.size, {PARTITION_COLUMN: _date_of(f.path)}, now, True, f.stats)
+            for f in batch.files
+        ]
+        offsets = {p.partition: p.last for p in batch.partitions}
+        metadata = {
+            SOURCE_HOURS_KEY: orjson.dumps(dict(sorted(batch.source_hours.items()))).decode(),
+            "ghlake.offsets": orjson.dumps(
+                {str(p.partition): [p.first, p.last] for p in batch.partitions}
+            ).decode(),
+            "ghlake.duplicates_dropped": str(batch.duplicates),
+            "ghlake.writer": self.writer_id,
+        }
+        try:
+            version = self.table.commit(actions, offsets, self.topic, metadata)
+        except Exception:
+            self.index.forget()  # the outcome is unknown: read the table again next time
+            raise
+        for hour, identities in batch.identities.items():
+            paths = [f.path for f in batch.files if f.event_hour == hour]
+            self.index.committed(hour, paths, identities)
+        return version
 
     def write(self, records: Sequence[SourceRecord]) -> BatchResult:
-        """Recover, prepare, upload and commit ``records`` in one call (no dead-letter step)."""
+        """Steps 1, 2, 4 and 6 in one call (no dead-letter steps): for tests and tools."""
         recoveries = self.recover(r.partition for r in records)
         batch = self.prepare(records, {p: r.last_offset for p, r in recoveries.items()})
         self.upload(batch)
-        self.commit(batch)
-        removed = sum(len(r.removed) for r in recoveries.values())
-        return BatchResult(batch.files, batch.dead_letters, batch.skipped, removed)
+        version = self.commit(batch)
+        return BatchResult(
+            batch.files, batch.dead_letters, batch.skipped, batch.duplicates, version
+        )

@@ -5,11 +5,11 @@ serves ``/healthz`` and Prometheus ``/metrics`` on ``GHLAKE_LAKE__WEB_PORT``
 (events in, rows and files written, batch latency, dead letters, consumer lag
 per partition) and starts and stops the :class:`LakeConsumer`, which takes
 whole batches of the topic from the lake writers' consumer group, writes them
-through :class:`LakeSink` and commits their offsets only once the objects and
-checkpoints are stored (see :mod:`ghlake.lake.consumer` for why the
-batches do not come through a Faust agent's per-message stream). Several
-workers in the group share the partitions. A consumer that fails crashes the
-worker, so a supervisor sees it.
+through :class:`LakeSink` and commits their offsets only once the batch's
+files and offsets are in a commit of the lake's Delta table (see
+:mod:`ghlake.lake.consumer` for why the batches do not come through a Faust
+agent's per-message stream). Several workers in the group share the
+partitions. A consumer that fails crashes the worker, so a supervisor sees it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ __all__ = [
     "FAILPOINT_PAUSE_AFTER_DEAD_LETTERS",
     "FAILPOINT_PAUSE_AFTER_FIRST_OBJECT",
     "FAILPOINT_PAUSE_BEFORE_COMMIT",
+    "FAILPOINT_PAUSE_BEFORE_TABLE_COMMIT",
     "create_lake_app",
 ]
 
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 FAILPOINT_PAUSE_AFTER_FIRST_OBJECT = "GHLAKE_FAILPOINT_PAUSE_AFTER_FIRST_OBJECT"
 FAILPOINT_PAUSE_BEFORE_COMMIT = "GHLAKE_FAILPOINT_PAUSE_BEFORE_COMMIT"
 FAILPOINT_PAUSE_AFTER_DEAD_LETTERS = "GHLAKE_FAILPOINT_PAUSE_AFTER_DEAD_LETTERS"
+FAILPOINT_PAUSE_BEFORE_TABLE_COMMIT = "GHLAKE_FAILPOINT_PAUSE_BEFORE_TABLE_COMMIT"
 
 
 def _failpoint(name: str, what: str) -> Callable[[], None] | None:
@@ -127,6 +129,9 @@ def create_lake_app(platform: Platform) -> faust.App:
             _failpoint(FAILPOINT_PAUSE_AFTER_FIRST_OBJECT, "after the first object")
         ),
         after_dead_letters=_failpoint(FAILPOINT_PAUSE_AFTER_DEAD_LETTERS, "after the dead letters"),
+        before_table_commit=_failpoint(
+            FAILPOINT_PAUSE_BEFORE_TABLE_COMMIT, "before the table commit"
+        ),
         before_commit=_failpoint(FAILPOINT_PAUSE_BEFORE_COMMIT, "before the offset commit"),
     )
     sink = consumer.sink

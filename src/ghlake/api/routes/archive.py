@@ -24,9 +24,10 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _stream(
-    platform: PlatformDep, start: datetime, end: datetime, filename: str, *, empty_is_404: bool
-) -> StreamingResponse:
-    lines = range_lines(platform.store, platform.settings.lake.prefix, start, end)
+    platform: PlatformDep, start: datetime, end: datetime, filename: str, *, empty_is_404: bool,
+    version: int | None = None,
+) -> StreamingResponse:  # fmt: skip
+    lines = range_lines(platform.lake_table, platform.store, start, end, version)
     first = next(lines, None)
     if first is None and empty_is_404:
         # As GH Archive does for an hour it does not have.
@@ -43,9 +44,18 @@ def archive(
     platform: PlatformDep,
     start: Annotated[datetime, Query(description="inclusive, ISO 8601; UTC without an offset")],
     end: Annotated[datetime, Query(description="exclusive, ISO 8601")],
+    version: Annotated[int | None, Query(ge=0, description="read this table version")] = None,
+    as_of: Annotated[
+        datetime | None, Query(description="read the table version current at this time")
+    ] = None,
 ) -> StreamingResponse:
-    """The events created in ``[start, end)`` as gzip NDJSON, each event once."""
+    """The events created in ``[start, end)`` as gzip NDJSON, each event once.
+
+    The lake's Delta table is read as of ``version`` or ``as_of`` when given (time travel).
+    """
     start, end = _utc(start), _utc(end)
+    if as_of is not None and version is None:
+        version = platform.lake_table.snapshot(as_of=_utc(as_of)).version()
     if end <= start:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY, f"end {end} is not after start {start}"
@@ -58,7 +68,7 @@ def archive(
             f"the range spans {hours:.0f} hours; at most {limit}",
         )
     name = f"ghlake-{start:%Y%m%dT%H%M%S}-{end:%Y%m%dT%H%M%S}.json.gz"
-    return _stream(platform, start, end, name, empty_is_404=False)
+    return _stream(platform, start, end, name, empty_is_404=False, version=version)
 
 
 @router.get("/{name}.json.gz")
