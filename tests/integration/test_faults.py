@@ -24,7 +24,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from ghlake.hours import Hour
-from ghlake.lake.checkpoint import Checkpoints
+from ghlake.lake.checkpoint import DeadLetterMarks
 from ghlake.lake.verify import HourVerification, verify_hour
 from ghlake.platform import Platform
 from ghlake.services.supervisor import ProcessSpec
@@ -33,6 +33,7 @@ from ghlake.streams.lake_app import (
     FAILPOINT_PAUSE_AFTER_DEAD_LETTERS,
     FAILPOINT_PAUSE_AFTER_FIRST_OBJECT,
     FAILPOINT_PAUSE_BEFORE_COMMIT,
+    FAILPOINT_PAUSE_BEFORE_TABLE_COMMIT,
 )
 from ghlake.synth import SynthConfig, write_hour
 from ghlake.synth.hourfile import generate_hour
@@ -88,8 +89,7 @@ def wait_lake_holds(
     deadline = time.monotonic() + timeout
     while True:
         results = [
-            verify_hour(platform.store, platform.settings.lake.prefix, archive, Hour.parse(h))
-            for h in hours
+            verify_hour(platform.lake_table, platform.store, archive, Hour.parse(h)) for h in hours
         ]
         if all(r.ok for r in results) or time.monotonic() > deadline:
             return results
@@ -169,58 +169,81 @@ def _committed(platform: Platform) -> dict[int, int]:
         consumer.close()
 
 
-def test_kill_9_mid_batch_then_restart_leaves_the_lake_equal_to_the_source(
+def _orphans(platform: Platform) -> set[str]:
+    """Data files under the table that no version references (batches never committed)."""
+    table = platform.lake_table
+    listed = {i.key[len(table.prefix) + 1 :] for i in platform.store.list(f"{table.prefix}/")}
+    return {k for k in listed if k.endswith(".parquet")} - {f.path for f in table.files()}
+
+
+def _table_offsets(platform: Platform) -> dict[int, int]:
+    partitions = range(platform.settings.kafka.partitions)
+    return platform.lake_table.offsets(platform.settings.kafka.topic, list(partitions))
+
+
+def test_kill_9_at_every_step_of_a_batch_then_restart_leaves_the_lake_equal_to_the_source(
     platform: Platform, tmp_path: Path
 ) -> None:
     hour = "2019-03-01-12"
     events = _spread_hour(tmp_path, hour, hours=12, per_hour=3000, seed=21)
     spec = worker_spec(platform, batch_max_events="4000", batch_max_seconds="30")
-    checkpoints = Checkpoints(
-        platform.store, platform.settings.lake.prefix, platform.settings.kafka.topic
-    )
-    partitions = range(platform.settings.kafka.partitions)
     log = LogTail(platform.stack.supervisor.log_file(WRITER))
     first = dataclasses.replace(spec, env={**spec.env, FAILPOINT_PAUSE_AFTER_FIRST_OBJECT: "30"})
+    orphans_before = _orphans(platform)
     platform.stack.supervisor.stop(platform.stack.service(WRITER).spec())
     try:
         platform.stack.supervisor.start(first)
         [report] = replay(platform, str(tmp_path), [Hour.parse(hour)])
         assert report.published == events
 
-        # 1. Killed while a batch's objects are being uploaded: the worker pauses after the
-        #    first object of its first batch (a fault-injection point) and is killed there.
+        # 1. Killed while a batch's files are being written: the worker pauses after the
+        #    first file of its first batch (a fault-injection point) and is killed there.
         log.wait_for(_msg("failpoint: pausing after the first object"), timeout=120)
+        stored = _table_offsets(platform)
         platform.stack.supervisor.signal(WRITER, signal.SIGKILL)
-        pending = [checkpoints.pending(p) for p in partitions]
-        stored = {p: checkpoints.last_offset(p) for p in partitions}
-        assert any(i is not None and i.last > stored[i.partition] for i in pending), (
-            "the kill landed inside a batch: an intent beyond the stored offset remains"
-        )
+        assert _orphans(platform) - orphans_before, "a file of the batch is in no version"
+        assert _table_offsets(platform) == stored, "nothing of the batch was committed"
         platform.stack.supervisor.stop(first)  # reaps the killed process
-        platform.stack.supervisor.start(spec)
-        removed = log.wait_for(_msg("removed the objects of an incomplete batch"), timeout=120)
-        assert removed["objects"] > 0
 
-        # 2. Killed after a batch's objects and checkpoints are stored, before its offsets
-        #    are committed: the worker pauses there (a fault-injection point) to be killed.
+        # 2. Killed after a batch's files are written, before the table commit.
+        paused = dataclasses.replace(
+            spec, env={**spec.env, FAILPOINT_PAUSE_BEFORE_TABLE_COMMIT: "30"}
+        )
+        platform.stack.supervisor.start(paused)
+        log.wait_for(_msg("failpoint: pausing before the table commit"), timeout=120)
+        stored = _table_offsets(platform)
+        orphans = _orphans(platform)
+        platform.stack.supervisor.signal(WRITER, signal.SIGKILL)
+        assert _table_offsets(platform) == stored
+        platform.stack.supervisor.stop(paused)
+
+        # 3. Killed after the table commit, before the Kafka offset commit: the next
+        #    worker seeks each partition to the table's offset + 1, past the Kafka one.
         paused = dataclasses.replace(spec, env={**spec.env, FAILPOINT_PAUSE_BEFORE_COMMIT: "30"})
-        platform.stack.supervisor.stop(spec)
         platform.stack.supervisor.start(paused)
         log.wait_for(_msg("failpoint: pausing before the offset commit"), timeout=120)
         platform.stack.supervisor.signal(WRITER, signal.SIGKILL)
-        stored = {p: checkpoints.last_offset(p) for p in partitions}
+        stored = _table_offsets(platform)
         committed = _committed(platform)
-        assert any(stored[p] >= committed[p] for p in partitions), (stored, committed)
+        ahead = {p for p in stored if stored[p] >= committed[p] and stored[p] >= 0}
+        assert ahead, (stored, committed)
         platform.stack.supervisor.stop(paused)
         platform.stack.supervisor.start(spec)
-        skipping = log.wait_for(
-            lambda e: e.get("msg") == "batch stored" and e["skipped"] > 0, timeout=120
+        assigned = log.wait_for(
+            _msg("partitions assigned; each starts after its offset in the table"), timeout=120
         )
-        assert skipping["skipped"] > 0, "records stored before the kill are not written again"
+        starts = {int(p): o for p, o in assigned["offsets"].items()}
+        assert all(starts[p] == stored[p] + 1 for p in ahead & set(starts)), (starts, stored)
 
         results = wait_lake_holds(platform, tmp_path, [hour])
         assert_lake_equals_source(results)
         assert len(results[0].partitions) == 12
+        # The uncommitted files are orphans that vacuum removes; the lake stays whole.
+        assert orphans <= _orphans(platform)
+        deleted = platform.lake_table.vacuum(0, dry_run=False)
+        assert deleted
+        assert not _orphans(platform)
+        assert_lake_equals_source(wait_lake_holds(platform, tmp_path, [hour]))
     finally:
         platform.stack.supervisor.stop(spec)
         platform.stack.supervisor.start(platform.stack.service(WRITER).spec())
@@ -242,8 +265,8 @@ def test_kill_9_after_the_dead_letters_publishes_each_letter_once(
         handle.write(b"\n".join(lines) + b"\n")
     spec = worker_spec(platform, batch_max_events="50000", batch_max_seconds="5")
     paused = dataclasses.replace(spec, env={**spec.env, FAILPOINT_PAUSE_AFTER_DEAD_LETTERS: "30"})
-    checkpoints = Checkpoints(
-        platform.store, platform.settings.lake.prefix, platform.settings.kafka.topic
+    marks = DeadLetterMarks(
+        platform.store, platform.settings.lake.table, platform.settings.kafka.topic
     )
     log = LogTail(platform.stack.supervisor.log_file(WRITER))
     platform.stack.supervisor.stop(platform.stack.service(WRITER).spec())
@@ -252,11 +275,11 @@ def test_kill_9_after_the_dead_letters_publishes_each_letter_once(
         [report] = replay(platform, str(tmp_path), [Hour.parse(hour)])
         assert report.published == len(lines)
 
-        # Killed after the batch's dead letters are on the topic, before its checkpoints.
+        # Killed after the batch's dead letters are on the topic, before its table commit.
         log.wait_for(_msg("failpoint: pausing after the dead letters"), timeout=120)
         platform.stack.supervisor.signal(WRITER, signal.SIGKILL)
-        pending = [checkpoints.pending(p) for p in range(platform.settings.kafka.partitions)]
-        assert any(i is not None for i in pending), "the batch's intents are left behind"
+        pending = [marks.pending(p) for p in range(platform.settings.kafka.partitions)]
+        assert any(i is not None for i in pending), "the batch's dead-letter marks remain"
         platform.stack.supervisor.stop(paused)
         platform.stack.supervisor.start(spec)
         found = log.wait_for(

@@ -1,23 +1,32 @@
-"""The writer's recovery protocol step by step against the real MinIO of the stack.
+"""The writer's Delta protocol step by step against the real MinIO of the stack.
 
 A crash is the writer's steps stopping where a kill -9 would stop them; a restart is a
-new LakeWriter on the same bucket. The worker-level kill -9 tests are in test_faults.py.
+new LakeWriter on the same table. The worker-level kill -9 tests are in test_faults.py.
+These replace the tests of the bucket checkpoints (intent/state objects) that the Delta
+table retired: a crash mid-upload, a crash after the files and before the commit, a crash
+after the commit before the Kafka commit; and add concurrency, deduplication, UInt64 keys
+above 2^63, compaction, vacuum, time travel and chDB's deltaLake().
 """
 
 from __future__ import annotations
 
 import io
-import json
+import threading
 import uuid
 from collections import Counter
+from datetime import date
 
+import chdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from clickhouse_cityhash.cityhash import CityHash64
 
-from ghlake.events.schema import EVENT_SCHEMA
 from ghlake.hours import Hour
+from ghlake.lake import maintenance
 from ghlake.lake.reader import count_by_source_hour
-from ghlake.lake.schema import LAKE_SCHEMA, SOURCE_HOURS_KEY
+from ghlake.lake.schema import FILE_SCHEMA, TABLE_PROPERTIES
+from ghlake.lake.table import LakeTable
 from ghlake.lake.writer import LakeWriter, SourceRecord
 from ghlake.platform import Platform
 from ghlake.synth import SynthConfig
@@ -28,7 +37,7 @@ pytestmark = [pytest.mark.integration]
 TOPIC = "test.events"
 
 
-def _records(count: int, partitions: int = 2) -> list[SourceRecord]:
+def _records(count: int, partitions: int = 2, first: int = 0) -> list[SourceRecord]:
     """Generated 2019 events spread over partitions, plus one line that is not an event."""
     hour = Hour.parse("2019-02-03-4")
     headers = {
@@ -38,7 +47,7 @@ def _records(count: int, partitions: int = 2) -> list[SourceRecord]:
     }
     lines = list(generate_hour(hour, SynthConfig(events_per_hour=count - 1, seed=11)))
     lines.insert(count // 3, b'{"type":"PushEvent","created_at":"never"}')
-    offsets = [0] * partitions
+    offsets = [first] * partitions
     records = []
     for n, line in enumerate(lines):
         partition = n % partitions
@@ -47,23 +56,30 @@ def _records(count: int, partitions: int = 2) -> list[SourceRecord]:
     return records
 
 
+def _table(platform: Platform) -> LakeTable:
+    settings = platform.settings
+    lake = settings.lake.model_copy(update={"table": f"test-{uuid.uuid4().hex[:8]}"})
+    return LakeTable.from_settings(settings.model_copy(update={"lake": lake}))
+
+
 @pytest.fixture
 def writer(platform: Platform) -> LakeWriter:
-    return LakeWriter(platform.store, TOPIC, f"test-writer-{uuid.uuid4().hex[:8]}")
+    return LakeWriter(platform.store, _table(platform), TOPIC)
+
+
+def _rows(writer: LakeWriter, version: int | None = None) -> pa.Table:
+    return writer.table.dataset(version).to_table(
+        columns=["kafka_partition", "kafka_offset", "event_key", "created_at"]
+    )
 
 
 def _offsets_in_lake(writer: LakeWriter) -> Counter[tuple[int, int]]:
-    found: Counter[tuple[int, int]] = Counter()
-    for info in writer.store.list(f"{writer.prefix}/"):
-        table = pq.read_table(io.BytesIO(writer.store.get(info.key)))
-        assert table.schema.equals(LAKE_SCHEMA), info.key
-        pairs = zip(
-            table.column("kafka_partition").to_pylist(),
-            table.column("kafka_offset").to_pylist(),
-            strict=True,
-        )
-        found.update(pairs)
-    return found
+    rows = _rows(writer)
+    pairs = zip(
+        rows.column("kafka_partition").to_pylist(), rows.column("kafka_offset").to_pylist(),
+        strict=True,
+    )  # fmt: skip
+    return Counter(pairs)
 
 
 def _expected(records: list[SourceRecord]) -> Counter[tuple[int, int]]:
@@ -71,35 +87,61 @@ def _expected(records: list[SourceRecord]) -> Counter[tuple[int, int]]:
 
 
 def _fresh(writer: LakeWriter) -> LakeWriter:
-    """The same lake seen by a restarted process."""
-    return LakeWriter(writer.store, writer.topic, writer.prefix)
+    """The same table seen by a restarted process."""
+    return LakeWriter(
+        writer.store, LakeTable(writer.table.uri, writer.table.storage_options), TOPIC
+    )
 
 
-def test_a_crash_mid_upload_is_cleaned_up_and_batches_cut_elsewhere_do_not_duplicate(
+def _orphans(writer: LakeWriter) -> set[str]:
+    """Data files in the bucket that no version of the table references."""
+    prefix = writer.table.prefix
+    listed = {i.key[len(prefix) + 1 :] for i in writer.store.list(f"{prefix}/")}
+    data = {k for k in listed if k.endswith(".parquet")}
+    return data - {f.path for f in writer.table.files()}
+
+
+def test_a_crash_after_some_files_leaves_orphans_and_batches_cut_elsewhere_do_not_duplicate(
     writer: LakeWriter,
 ) -> None:
     records = _records(3000)
-    first = records[:2000]
     recovered = writer.recover({0, 1})
-    batch = writer.prepare(first, {p: r.last_offset for p, r in recovered.items()})
-    # Crash in the middle of the upload: the intent and one object of partition 0 are stored.
+    batch = writer.prepare(records[:2000], {p: r.last_offset for p, r in recovered.items()})
+    # Crash in the middle of the upload (step 4): one file stored, nothing committed.
     part = batch.partitions[0]
-    writer.checkpoints.begin(part.intent)
     writer.store.put(part.files[0].key, part.data[0])
-    assert _offsets_in_lake(writer)
+    assert _orphans(writer) == {part.files[0].path}
+    assert _offsets_in_lake(writer) == Counter(), "readers see no uncommitted file"
 
     restarted = _fresh(writer)
-    # Records come back from the committed offset (none), cut into other batches.
-    result = restarted.write(records[:1100])
-    assert result.removed == len(part.intent.keys)
-    assert restarted.write(records[1100:]).removed == 0
+    assert restarted.recover({0, 1})[0].last_offset == -1
+    restarted.write(records[:1100])  # the records again, cut into other batches
+    restarted.write(records[1100:])
     assert _offsets_in_lake(restarted) == _expected(records), "every event once"
-    assert restarted.checkpoints.pending(0) is None
+    assert restarted.table.offsets(TOPIC, [0, 1]) == {0: 1499, 1: 1499}
+
+    deleted = maintenance.vacuum(restarted.table, 0)
+    assert [d.rsplit("/", 1)[-1] for d in deleted] == [part.files[0].path.rsplit("/", 1)[-1]]
+    assert _orphans(restarted) == set()
+    assert _offsets_in_lake(restarted) == _expected(records)
 
 
-def test_records_stored_before_a_crash_are_skipped_not_written_twice(writer: LakeWriter) -> None:
+def test_a_crash_after_the_files_before_the_commit_rewrites_the_batch(writer: LakeWriter) -> None:
+    records = _records(2000)
+    batch = writer.prepare(records, {})
+    writer.upload(batch)  # every file stored, then the process dies before commit()
+    restarted = _fresh(writer)
+    assert len(_orphans(restarted)) == len(batch.files)
+    restarted.write(records[:500])
+    restarted.write(records[500:])
+    assert _offsets_in_lake(restarted) == _expected(records)
+
+
+def test_records_committed_before_a_crash_are_skipped_not_written_twice(
+    writer: LakeWriter,
+) -> None:
     records = _records(3000)
-    # The batch and its checkpoint are stored; the worker dies before the offset commit.
+    # The batch is committed; the worker dies before the Kafka offset commit.
     stored = writer.write(records[:2001])
     assert len(stored.dead_letters) == 1
     assert "timestamp" in stored.dead_letters[0].reason
@@ -113,37 +155,100 @@ def test_records_stored_before_a_crash_are_skipped_not_written_twice(writer: Lak
     assert _offsets_in_lake(restarted) == _expected(records)
 
 
-def test_a_crash_after_the_upload_before_the_checkpoint_rewrites_the_batch(
-    writer: LakeWriter,
-) -> None:
-    records = _records(2000)
+def test_a_commit_whose_answer_was_lost_is_not_made_twice(writer: LakeWriter) -> None:
+    records = _records(600)
     batch = writer.prepare(records, {})
-    writer.upload(batch)  # every object stored, then the process dies before commit()
-    restarted = _fresh(writer)
-    assert restarted.checkpoints.pending(0) is not None
-    result = restarted.write(records[:500])
-    assert result.removed == len(batch.files)
-    restarted.write(records[500:])
-    assert _offsets_in_lake(restarted) == _expected(records)
+    writer.upload(batch)
+    version = writer.commit(batch)
+    assert version is not None
+    assert writer.commit(batch) is None, "the table's offsets already cover the batch"
+    assert writer.table.version() == version
 
 
-def test_files_hold_the_typed_schema_partitioned_by_event_hour(writer: LakeWriter) -> None:
+def test_concurrent_writers_commit_every_batch(writer: LakeWriter) -> None:
+    """Four writers (one per partition, as the group gives) commit at once, many times."""
+    records = _records(8000, partitions=4)
+    by_partition = {p: [r for r in records if r.partition == p] for p in range(4)}
+    errors: list[BaseException] = []
+
+    def run(partition: int) -> None:
+        own = _fresh(writer)
+        mine = by_partition[partition]
+        try:
+            for start in range(0, len(mine), 250):
+                own.write(mine[start : start + 250])
+        except BaseException as exc:
+            errors.append(exc)
+            raise
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert _offsets_in_lake(writer) == _expected(records)
+    assert writer.table.offsets(TOPIC, range(4)) == dict.fromkeys(range(4), 1999)
+    appends = [c for c in writer.table.history() if c.operation == "WRITE"]
+    assert len(appends) == 4 * 8, "no commit lost"
+
+
+def test_an_event_published_twice_is_stored_once_even_with_a_key_above_2_63(
+    writer: LakeWriter, platform: Platform
+) -> None:
+    headers = {"source": b"gharchive", "hour": b"2013-03-01-4", "file_time": b""}
+    lines, n = [], 0
+    while len(lines) < 40:  # id-less Timeline events, half of them keyed above 2^63
+        line = (
+            b'{"type":"WatchEvent","actor":"u%d","repository":{"owner":"o","name":"r",'
+            b'"id":5},"payload":{"action":"started"},"created_at":"2013-03-01T04:00:%02d-08:00"}'
+            % (n, n % 60)
+        )
+        n += 1
+        if (CityHash64(line) >= 2**63) == (len(lines) % 2 == 0):
+            lines.append(line)
+    first = [SourceRecord(0, o, line, headers) for o, line in enumerate(lines)]
+    assert writer.write(first).rows == 40
+    # Published again (a forced re-replay): new offsets, the same events.
+    again = [SourceRecord(0, 40 + o, line, headers) for o, line in enumerate(lines)]
+    result = _fresh(writer).write(again)
+    assert (result.rows, result.duplicates) == (0, 40)
+    assert writer.table.offsets(TOPIC, [0]) == {0: 79}
+
+    rows = _rows(writer)
+    keys = rows.column("event_key").cast(pa.uint64()).to_pylist()
+    assert sorted(keys) == sorted(CityHash64(line) for line in lines), "exact above 2^63"
+    assert sum(k >= 2**63 for k in keys) == 20
+    # chDB reads the same snapshot and compares the same numbers as the warehouse's UInt64.
+    endpoint = platform.settings.minio.endpoint
+    uri = f"http://{endpoint}/{platform.settings.minio.bucket}/{writer.table.prefix}/"
+    query = (
+        f"SELECT toUInt64(event_key) FROM deltaLake('{uri}', "
+        f"'{platform.settings.minio_access_key}', '{platform.settings.minio_secret_key}') "
+        "ORDER BY 1"
+    )
+    found = [int(v) for v in chdb.query(query, "CSV").bytes().decode().split()]
+    assert found == sorted(keys)
+
+
+def test_files_hold_the_typed_schema_partitioned_by_event_date(writer: LakeWriter) -> None:
     records = _records(1200, partitions=1)
     result = writer.write(records)
-    assert {tuple(f.key.split("/")[1:3]) for f in result.files} == {
-        ("event_date=2019-02-03", "event_hour=04")
-    }
     [file] = result.files
-    assert file.key.endswith(f"{TOPIC}-p000-{0:020d}-{len(records) - 1:020d}.parquet")
-    table = pq.read_table(io.BytesIO(writer.store.get(file.key)))
+    assert file.path.startswith("event_date=2019-02-03/h04-test.events-p000-")
+    data = writer.store.get(file.key)
+    table = pq.read_table(io.BytesIO(data))
     assert table.num_rows == 1199
-    assert table.schema.names[: len(EVENT_SCHEMA)] == EVENT_SCHEMA.names
+    assert table.schema.equals(FILE_SCHEMA)
     assert set(table.column("source_hour").to_pylist()) == {"2019-02-03-4"}
-    metadata = pq.read_metadata(io.BytesIO(writer.store.get(file.key)))
-    assert metadata.row_group(0).column(0).compression == "ZSTD"
+    assert pq.read_metadata(io.BytesIO(data)).row_group(0).column(0).compression == "ZSTD"
+    assert writer.table.table().metadata().configuration == TABLE_PROPERTIES
+    [commit] = [c for c in writer.table.history() if c.operation == "WRITE"]
+    assert commit.source_hours == {"2019-02-03-4": 1199}
+    assert commit.offsets == {"0": [0, 1199]}
 
 
-def test_counts_per_source_hour_come_from_footers_or_row_groups(writer: LakeWriter) -> None:
+def test_counts_per_source_hour_from_the_log_or_the_column(writer: LakeWriter) -> None:
     hours = [b"2019-02-03-4", b"2019-02-03-5", b"2019-02-03-6"]
     records = [  # three source hours interleaved, as when replays overlap
         r._replace(headers={**r.headers, "hour": hours[n % 3]})
@@ -151,20 +256,35 @@ def test_counts_per_source_hour_come_from_footers_or_row_groups(writer: LakeWrit
     ]
     writer.write(records)
     expected = Counter(r.headers["hour"].decode() for r in records if b"never" not in r.value)
-    [written] = list(writer.store.list(f"{writer.prefix}/"))
-    data = writer.store.get(written.key)
-    footer = pq.read_metadata(io.BytesIO(data)).metadata
-    assert json.loads(footer[SOURCE_HOURS_KEY.encode()]) == expected
-    table = pq.read_table(io.BytesIO(data))
-
-    # A file without footer counts (written before them), several hours per row group.
-    legacy = io.BytesIO()
-    pq.write_table(table.replace_schema_metadata(EVENT_SCHEMA.metadata), legacy, row_group_size=64)
-    writer.store.put(f"{writer.prefix}/legacy/part.parquet", legacy.getvalue())
-    assert SOURCE_HOURS_KEY.encode() not in pq.read_metadata(io.BytesIO(legacy.getvalue())).metadata
-
-    both = {hour: 2 * n for hour, n in expected.items()}
-    assert count_by_source_hour(writer.store, writer.prefix) == both
-    assert count_by_source_hour(writer.store, writer.prefix, ["2019-02-03-5"]) == {
-        "2019-02-03-5": both["2019-02-03-5"]
+    assert count_by_source_hour(writer.table, writer.store) == expected
+    assert count_by_source_hour(writer.table, writer.store, ["2019-02-03-5"]) == {
+        "2019-02-03-5": expected["2019-02-03-5"]
     }
+
+
+def test_compaction_of_closed_partitions_keeps_every_event_and_time_travel_reads_before_it(
+    writer: LakeWriter,
+) -> None:
+    records = _records(3000, partitions=3)
+    for start in range(0, 3000, 300):
+        writer.write(records[start : start + 300])
+    before = writer.table.version()
+    files_before = len(writer.table.files())
+    assert files_before == 30
+    planned = maintenance.compact(writer.table, 128, dry_run=True)
+    assert (planned.partitions, planned.files_removed) == (("2019-02-03",), 30)
+    # The partition of "today" is never compacted.
+    none = maintenance.compact(writer.table, 128, today=date(2019, 2, 3))
+    assert none.partitions == ()
+    done = maintenance.compact(writer.table, 128, date(2019, 2, 1), date(2019, 2, 28))
+    assert (done.files_removed, done.files_added) == (30, 1)
+    assert len(writer.table.files()) == 1
+    assert _offsets_in_lake(writer) == _expected(records)
+    assert count_by_source_hour(writer.table, writer.store) == {"2019-02-03-4": 2999}
+    assert len(writer.table.files(before)) == files_before, "the version before compaction"
+    assert _rows(writer, before).num_rows == 2999
+    assert maintenance.history(writer.table, 1)[0].operation == "OPTIMIZE"
+    # Vacuum with the default retention keeps the replaced files (time travel); 0 removes them.
+    assert maintenance.vacuum(writer.table, 168) == []
+    assert len(maintenance.vacuum(writer.table, 0)) == files_before
+    assert _offsets_in_lake(writer) == _expected(records)

@@ -272,7 +272,10 @@ class LakeTable:
             )
             removed += int(metrics.get("numFilesRemoved", 0))
             added += int(metrics.get("numFilesAdded", 0))
-            read += int((metrics.get("filesRemoved") or {}).get("totalSize", 0))
+            stats = metrics.get("filesRemoved")
+            if isinstance(stats, str):  # delta-rs gives the file statistics as JSON text
+                stats = orjson.loads(stats)
+            read += int(stats.get("totalSize", 0)) if isinstance(stats, dict) else 0
             log.info("partition compacted", extra={"event_date": date, "metrics": metrics})
         return CompactionResult(tuple(partitions), removed, added, read, dry_run=False)
 
