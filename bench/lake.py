@@ -6,22 +6,31 @@ same topic, one after the other, each from the start of the topic in its own gro
 
 - kafka-consumer-perf-test (Java, the broker's own jars): consumes only; the limit.
 - ghlake lake writer(s) (``ghlake worker``, faust-streaming): consume, normalize every
-  event into the typed schema, write zstd Parquet to MinIO by event hour, checkpoint.
+  event into the typed schema, drop events the table holds already, write zstd Parquet
+  to MinIO and commit each batch with its offsets to the lake's Delta table.
+- the Parquet writer before the Delta table (``ghlake worker`` of commit
+  :data:`PARQUET_WRITER_COMMIT`, its ``src/`` exported with ``git archive``): the
+  baseline the Delta writer must stay within 10% of (one worker each).
 - Spark Structured Streaming (optional, ``--spark``): the same Kafka-to-Parquet work
   (see spark/lake_baseline.py) on local[2], from its own virtual environment.
 - a Faust agent that only reads (bench/faust_agent_reader.py): the ceiling of a lake
   writer that took its events through an agent's stream instead of whole batches
   (why the worker does not: stream-processors/README.md).
 
-Then, on the lake the last ghlake run wrote, the reconciliation read
-(``count_by_source_hour``: Parquet footers and ranged reads) against downloading
-every object whole and reading its ``source_hour`` column.
+Then, on the table the last ghlake run wrote: the reconciliation read
+(``count_by_source_hour``: the Delta log's statistics, ranged reads where a file mixes
+hours) against reading the ``source_hour`` column of the whole snapshot; and compaction
+(``ghlake lake compact``) in MB/s of files rewritten.
+
+Each copy of the real hour gets other event ids (a digit prefixed), so that every event
+is distinct: the writer stores an event published twice once.
 
 Rates are steady state: events after the first batch (or micro-batch) divided by the
 time from its end to the last one, which leaves out process start and group joins
 (kafka-consumer-perf-test reports its fetch rate without the join, too). Targets:
-ghlake / Spark >= 1.0 on the same cores (Spark runs local[2]: two workers are the like
-for like on a 2-core machine); a worker's peak RSS < 1 GiB with batches of 100k events.
+ghlake / Spark >= 1.5 with 2 workers on the same cores (Spark runs local[2]: two
+workers are the like for like on a 2-core machine); Delta writer / Parquet writer >=
+0.9; a worker's peak RSS < 1 GiB with batches of 100k events.
 
     .venv/bin/python bench/lake.py [--events 600000] [--batch 100000] [--workers 1,2]
                                    [--spark] [--spark-python PATH]
@@ -32,7 +41,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gzip
-import io
 import json
 import os
 import re
@@ -45,13 +53,13 @@ import time
 from pathlib import Path
 
 import httpx
-import pyarrow.parquet as pq
 
 from ghlake.events.provenance import Provenance
 from ghlake.kafka.producer import EventPublisher
 from ghlake.kafka.topics import ensure_topics, event_topics
+from ghlake.lake import maintenance
 from ghlake.lake.reader import count_by_source_hour
-from ghlake.lake.store import ObjectStore
+from ghlake.lake.table import LakeTable
 from ghlake.platform import Platform
 from ghlake.services.kafka_broker import java_argv
 from ghlake.services.supervisor import ProcessSpec
@@ -62,6 +70,8 @@ REAL_HOUR = (ROOT / ".." / "shared" / "data" / "gharchive" / "2015-01-01-1.json.
 TOPIC = "bench.events"
 PARTITIONS = 6
 SPARK_VENV = Path.home() / ".cache" / "ghlake" / "spark-venv"
+PARQUET_WRITER_COMMIT = "0e268fab803190dbc74490d6df4d2793d16aa5b2"
+"""The last commit whose lake writer wrote plain Parquet with bucket checkpoints."""
 
 
 def _free_port() -> int:
@@ -93,7 +103,9 @@ def _fill(settings: Settings, events: int) -> tuple[int, float]:
     published = size = 0
     copy = 0
     while published < events:
-        chunk = lines[: events - published]
+        # Other ids for each copy: distinct events (the writer keeps one of each identity).
+        chunk = [line.replace(b'{"id":"', b'{"id":"%d' % (copy + 1), 1) if copy else line
+                 for line in lines[: events - published]]  # fmt: skip
         # Each copy as another hour: the producer dead-letters repeats within one hour.
         provenance = Provenance("gharchive", f"2015-01-01-{copy % 24}", "2015-01-01T00:00:00Z")
         result = publisher.publish_lines(chunk, provenance)
@@ -135,20 +147,39 @@ def _peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def _parquet_writer_src(home: Path) -> Path:
+    """The ``src/`` of the Parquet writer's commit, exported into ``home``."""
+    target = home / "parquet-writer"
+    target.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", PARQUET_WRITER_COMMIT, "src"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target / "src"
+
+
 def _ghlake(
-    platform: Platform, events: int, batch: int, workers: int, prefix: str
-) -> tuple[float, list[float]]:
-    """Steady-state events/s of ``workers`` lake writers in one fresh group; their peak RSS."""
+    platform: Platform, events: int, batch: int, workers: int, table: str,
+    *, old_src: Path | None = None,
+) -> tuple[float, list[float]]:  # fmt: skip
+    """Steady-state events/s of ``workers`` lake writers in one fresh group; their peak RSS.
+
+    With ``old_src``, the workers run the Parquet writer of that source tree instead.
+    """
     base = platform.stack.service("lake-writer").spec()
     run = time.time_ns()
     specs: list[ProcessSpec] = []
     for n in range(workers):
         port = _free_port()
         env = {"GHLAKE_LAKE__WEB_PORT": str(port), "GHLAKE_LAKE__CONSUMER_GROUP": f"bench-{run}",
-               "GHLAKE_LAKE__PREFIX": prefix, "GHLAKE_LAKE__BATCH_MAX_EVENTS": str(batch),
+               "GHLAKE_LAKE__TABLE": table, "GHLAKE_LAKE__PREFIX": table,
+               "GHLAKE_LAKE__BATCH_MAX_EVENTS": str(batch),
                # The last batch waits this long for events that never come: short, so
                # that the tail of the topic does not weigh on the rate.
                "GHLAKE_LAKE__BATCH_MAX_SECONDS": "2"}  # fmt: skip
+        if old_src is not None:
+            env["PYTHONPATH"] = str(old_src)
         specs.append(dataclasses.replace(
             base, name=f"bench-writer-{n}", address=f"http://127.0.0.1:{port}", env=env,
             health=lambda port=port: httpx.get(f"http://127.0.0.1:{port}/healthz").is_success,
@@ -196,21 +227,30 @@ def _faust_agent(settings: Settings, events: int) -> float:
     return float(json.loads(found[-1])["events_per_second"])
 
 
-def _reconcile_read(store: ObjectStore, prefix: str) -> tuple[float, float]:
-    """Seconds to count events per source hour: ghlake's reader, and whole objects."""
+def _reconcile_read(platform: Platform) -> tuple[float, float]:
+    """Seconds to count events per source hour: ghlake's reader, and the whole column."""
+    table, store = platform.lake_table, platform.store
     started = time.perf_counter()
-    ours = count_by_source_hour(store, prefix)
+    ours = count_by_source_hour(table, store)
     ours_s = time.perf_counter() - started
     started = time.perf_counter()
+    column = table.dataset().to_table(columns=["source_hour"]).column("source_hour")
     plain: dict[str, int] = {}
-    for info in store.list(f"{prefix}/"):
-        table = pq.read_table(io.BytesIO(store.get(info.key)), columns=["source_hour"])
-        for hour in table.column("source_hour").to_pylist():
-            plain[hour] = plain.get(hour, 0) + 1
+    for hour in column.to_pylist():
+        plain[hour] = plain.get(hour, 0) + 1
     plain_s = time.perf_counter() - started
     if plain != ours:
         raise RuntimeError("the two readings of the lake disagree")
     return ours_s, plain_s
+
+
+def _compaction(table: LakeTable) -> tuple[float, int, int]:
+    """MB/s of files rewritten by compacting the (closed) partitions; files before, after."""
+    before = len(table.files())
+    started = time.perf_counter()
+    result = maintenance.compact(table, 128)
+    seconds = time.perf_counter() - started
+    return result.bytes_read / 1e6 / seconds, before, len(table.files())
 
 
 def _spark(settings: Settings, events: int, batch: int, python: Path) -> float:
@@ -236,6 +276,8 @@ def _spark(settings: Settings, events: int, batch: int, python: Path) -> float:
 class _Figures:
     perf: float = 0.0
     ours: dict[int, float] = dataclasses.field(default_factory=dict)
+    parquet: float = 0.0  # the Parquet writer before the Delta table, one worker
+    compaction: tuple[float, int, int] = (0.0, 0, 0)  # MB/s, files before, after
     peak_mib: float = 0.0
     agent: float = 0.0
     spark: float = 0.0
@@ -250,10 +292,16 @@ def _measure(platform: Platform, args: argparse.Namespace) -> _Figures:
           f" {PARTITIONS} partitions; batches of {args.batch:,}")  # fmt: skip
     figures.perf = _perf_test(settings, published)
     print(f"kafka-consumer-perf-test   {figures.perf:>10,.0f} events/s (consume only: the limit)")
-    prefix = ""
+    old_src = _parquet_writer_src(settings.state_dir)
+    figures.parquet, peaks = _ghlake(
+        platform, published, args.batch, 1, f"bench-parquet-{time.time_ns()}", old_src=old_src
+    )
+    print(f"Parquet writer (before Delta) x1 {figures.parquet:>10,.0f} events/s"
+          f" (peak RSS {peaks[0]:,.0f} MiB)")  # fmt: skip
+    table = ""
     for workers in (int(n) for n in args.workers.split(",")):
-        prefix = f"bench-{time.time_ns()}"
-        rate, peaks = _ghlake(platform, published, args.batch, workers, prefix)
+        table = f"bench-{time.time_ns()}"
+        rate, peaks = _ghlake(platform, published, args.batch, workers, table)
         figures.ours[workers] = rate
         figures.peak_mib = max(figures.peak_mib, *peaks)
         rss = ", ".join(f"{p:,.0f} MiB" for p in peaks)
@@ -264,9 +312,14 @@ def _measure(platform: Platform, args: argparse.Namespace) -> _Figures:
     if args.spark:
         figures.spark = _spark(settings, published, args.batch, args.spark_python)
         print(f"Spark Structured Streaming {figures.spark:>10,.0f} events/s (local[2])")
-    figures.count_seconds = _reconcile_read(ObjectStore.from_settings(settings), prefix)
-    print(f"counting the lake per source hour: {figures.count_seconds[0]:.2f} s (footers,"
-          f" ranged reads), {figures.count_seconds[1]:.2f} s (whole objects)")  # fmt: skip
+    lake = settings.lake.model_copy(update={"table": table})
+    measured = Platform(settings.model_copy(update={"lake": lake}))
+    figures.count_seconds = _reconcile_read(measured)
+    print(f"counting the lake per source hour: {figures.count_seconds[0]:.2f} s (Delta log"
+          f" statistics), {figures.count_seconds[1]:.2f} s (the whole column)")  # fmt: skip
+    figures.compaction = _compaction(measured.lake_table)
+    rate_mb, before, after = figures.compaction
+    print(f"compaction: {rate_mb:,.1f} MB/s rewritten, {before:,} files -> {after:,}")
     return figures
 
 
@@ -276,14 +329,18 @@ def _report(figures: _Figures, batch: int) -> None:
         line = f"x{workers}: ghlake / kafka-consumer-perf-test {rate / figures.perf:.3f}"
         if spark:
             cores = "same cores" if workers == 2 else f"{workers} vs 2 cores"
-            line += f", ghlake / Spark local[2] {rate / spark:.2f} ({cores}; target >= 1.0)"
+            line += f", ghlake / Spark local[2] {rate / spark:.2f} ({cores}; target >= 1.5)"
         print(line)
+    delta_vs_parquet = figures.ours[1] / figures.parquet
+    verdict = "within" if delta_vs_parquet >= 0.9 else "MORE than"
+    print(f"Delta writer / Parquet writer x1 {delta_vs_parquet:.2f} ({verdict} 10% below)")
     line = f"Faust agent reading only / ghlake x1 {figures.agent / figures.ours[1]:.2f}"
     if spark:
         line += f", / Spark {figures.agent / spark:.2f} (before writing anything)"
     print(line)
     ours_s, plain_s = figures.count_seconds
-    print(f"lake count per source hour: whole objects / ghlake reader {plain_s / ours_s:.1f}")
+    print(f"lake count per source hour: whole column / ghlake reader {plain_s / ours_s:.1f}")
+    print(f"compaction {figures.compaction[0]:,.1f} MB/s")
     verdict = "under" if figures.peak_mib < 1024 else "OVER"
     print(f"worker peak memory {figures.peak_mib:,.0f} MiB with batches of {batch:,}:"
           f" {verdict} the 1 GiB target")  # fmt: skip

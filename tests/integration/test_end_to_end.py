@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import httpx
+import pyarrow.compute as pc
 import pytest
 
 from ghlake.hours import Hour
@@ -113,15 +114,20 @@ def test_reconcile_names_the_hours_that_differ(
     assert set(counts) == {"2015-01-01-1", "2015-01-01-3", "2015-01-01-4"}
     assert all(c.reconciled for c in counts.values())
 
-    # An hour whose lake files lose one object no longer reconciles, and is named.
+    # An hour whose lake loses events (a commit deleting one partition's rows of it) no
+    # longer reconciles, and is named.
     hour = Hour.parse("2016-11-11-11")
     write_hour(hour, tmp_path, SynthConfig(events_per_hour=500, seed=11))
     [report] = replay(platform, str(tmp_path), [hour])
     [before] = platform.reconciler.wait({hour.name: report.published}, timeout=120)
     assert before.reconciled
-    prefix = f"{platform.settings.lake.prefix}/event_date=2016-11-11/event_hour=11/"
-    victim = sorted(info.key for info in platform.store.list(prefix))[0]
-    platform.store.delete(victim)
+    held = platform.lake_table.dataset().to_table(
+        columns=["kafka_partition"], filter=pc.field("source_hour") == hour.name
+    )
+    victim = min(held.column("kafka_partition").to_pylist())
+    platform.lake_table.table().delete(
+        f"source_hour = '{hour.name}' AND kafka_partition = {victim}"
+    )
     body = api_client.get("/v1/reconcile", params={"from": hour.name, "to": hour.name}).json()
     assert body["differing"] == [hour.name]
     [row] = body["hours"]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import io
 import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+import chdb
 import httpx
-import pyarrow.parquet as pq
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -20,8 +20,8 @@ from ghlake.events.schema import EVENT_COLUMNS
 from ghlake.hours import Hour
 from ghlake.ingest.reconcile import HourCounts
 from ghlake.lake.listing import list_partitions
-from ghlake.lake.reader import count_by_source_hour, open_parquet
-from ghlake.lake.schema import LAKE_SCHEMA
+from ghlake.lake.reader import count_by_source_hour
+from ghlake.lake.schema import TABLE_SCHEMA
 from ghlake.platform import Platform
 from ghlake.synth import SynthConfig
 from ghlake.synth.hourfile import generate_hour
@@ -30,6 +30,11 @@ from tests.conftest import read_dead_letters, replay
 from tests.integration.test_faults import assert_lake_equals_source, wait_lake_holds
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _snapshot(platform: Platform, columns: list[str] | None = None) -> pa.Table:
+    """The latest version of the lake's Delta table (only ``columns`` when given)."""
+    return platform.lake_table.dataset().to_table(columns=columns)
 
 
 def test_every_real_hour_of_every_era_is_in_the_lake_once(
@@ -43,19 +48,17 @@ def test_every_real_hour_of_every_era_is_in_the_lake_once(
     assert by_hour["2015-01-01-1"].partitions == ("2015-01-01/01",)
 
 
-def test_counts_per_source_hour_from_footers_equal_a_whole_reading(
+def test_counts_per_source_hour_from_the_log_equal_a_whole_reading(
     platform: Platform, real_hours: dict[str, int], gharchive_dir: Path
 ) -> None:
     assert_lake_equals_source(wait_lake_holds(platform, gharchive_dir, sorted(real_hours), 300))
-    prefix = platform.settings.lake.prefix
-    plain: Counter[str] = Counter()
-    for info in platform.store.list(f"{prefix}/"):
-        if info.key.endswith(".parquet"):
-            table = pq.read_table(io.BytesIO(platform.store.get(info.key)), columns=["source_hour"])
-            plain.update(table.column("source_hour").to_pylist())
-    assert count_by_source_hour(platform.store, prefix) == dict(plain)
+    table = platform.lake_table
+    version = table.version()
+    rows = table.dataset(version).to_table(columns=["source_hour"])
+    plain = Counter(rows.column("source_hour").to_pylist())
+    assert count_by_source_hour(table, platform.store, version=version) == dict(plain)
     some = sorted(real_hours)[:3]
-    assert count_by_source_hour(platform.store, prefix, some) == {h: plain[h] for h in some}
+    assert count_by_source_hour(table, platform.store, some, version) == {h: plain[h] for h in some}
     assert {h: plain[h] for h in real_hours} == real_hours, "the lake holds every real line"
 
 
@@ -76,19 +79,16 @@ def test_lake_and_warehouse_key_every_event_alike(
     (the Timeline hours have no ids: both key those events by cityHash64 of the line)."""
     hours = sorted(c.hour for c in real_hours_reconciled)
     lake: dict[str, set[tuple[int, int]]] = {h: set() for h in hours}
-    for info in platform.store.list(f"{platform.settings.lake.prefix}/"):
-        table = open_parquet(platform.store, info).read(
-            columns=["source_hour", "event_key", "created_at"]
-        )
-        created = table.column("created_at").cast("int64").to_pylist()  # milliseconds
-        for hour, key, millis in zip(
-            table.column("source_hour").to_pylist(),
-            table.column("event_key").to_pylist(),
-            created,
-            strict=True,
-        ):
-            if hour in lake:
-                lake[hour].add((key, millis // 1000))
+    table = _snapshot(platform, ["source_hour", "event_key", "created_at"])
+    created = table.column("created_at").cast("int64").to_pylist()  # microseconds
+    for hour, key, micros in zip(
+        table.column("source_hour").to_pylist(),
+        table.column("event_key").cast(pa.uint64()).to_pylist(),  # decimal(20,0): exact
+        created,
+        strict=True,
+    ):
+        if hour in lake:
+            lake[hour].add((key, micros // 10**6))
     client = WarehouseClient(platform.settings.warehouse.url, token=platform.settings.api_token)
     try:
         result = client.sql(
@@ -122,18 +122,18 @@ def test_lake_rows_are_the_normalizer_rows_of_the_source(
             expected[(values["event_key"], values["created_at"])] = values
             lines[(values["event_key"], values["created_at"])] = raw.rstrip(b"\n")
     found = 0
-    for info in platform.store.list(f"{platform.settings.lake.prefix}/"):
-        table = pq.read_table(io.BytesIO(platform.store.get(info.key)))
-        assert table.schema.equals(LAKE_SCHEMA), info.key
-        for row in table.to_pylist():
-            if row["source_hour"] != hour:
-                continue
-            seconds = {k: int(v.timestamp()) for k, v in row.items() if hasattr(v, "timestamp")}
-            row.update(seconds)
-            identity = (row["event_key"], row["created_at"])
-            assert {k: row[k] for k in EVENT_COLUMNS} == expected[identity]
-            assert row["raw"] == lines[identity], "the original line, byte for byte"
-            found += 1
+    dataset = platform.lake_table.dataset()
+    assert set(dataset.schema.names) == set(TABLE_SCHEMA.names)
+    table = dataset.to_table(filter=pa.compute.field("source_hour") == hour)
+    for row in table.to_pylist():
+        seconds = {k: int(v.timestamp()) for k, v in row.items() if hasattr(v, "timestamp")}
+        row.update(seconds)
+        # Unsigned columns come back in the next signed type or as decimal(20,0): the
+        # same numbers (a Decimal equals, and hashes as, the int it holds).
+        identity = (int(row["event_key"]), row["created_at"])
+        assert {k: row[k] for k in EVENT_COLUMNS} == expected[identity]
+        assert row["raw"] == lines[identity], "the original line, byte for byte"
+        found += 1
     assert found == len(expected) == real_hours[hour]
 
 
@@ -161,11 +161,12 @@ def test_lake_ls_and_verify_commands(
     listing = runner.invoke(app, ["lake", "ls"])
     assert listing.exit_code == 0, listing.output
     assert "2014-02-15" in listing.output
-    partitions = list_partitions(platform.store, platform.settings.lake.prefix)
-    assert {(p.event_date, p.event_hour) for p in partitions} >= {
-        ("2011-02-15", "00"),
-        ("2015-01-01", "04"),
-    }
+    partitions = list_partitions(platform.lake_table)
+    assert {p.event_date for p in partitions} >= {"2011-02-15", "2015-01-01"}
+    assert sum(p.rows for p in partitions) >= sum(real_hours.values())
+    history = runner.invoke(app, ["lake", "history", "--limit", "3"])
+    assert history.exit_code == 0, history.output
+    assert "WRITE" in history.output
 
 
 def test_events_the_normalizer_cannot_map_go_to_the_dead_letter_topic(
@@ -256,3 +257,69 @@ def test_the_lake_writer_keeps_its_state_under_ghlake_home(platform: Platform) -
     )
     assert folder.is_dir(), "Faust's data folder is under GHLAKE_HOME"
     assert not list(Path.cwd().glob("*-worker-data")), "nothing in the working directory"
+
+
+def test_chdb_delta_lake_counts_equal_the_ledger_for_every_real_hour(
+    platform: Platform, real_hours_reconciled: list[HourCounts]
+) -> None:
+    """chDB's deltaLake() reads the same table over MinIO: one count per real hour."""
+    settings = platform.settings
+    uri = f"http://{settings.minio.endpoint}/{settings.minio.bucket}/{platform.lake_table.prefix}/"
+    hours = {c.hour.name: c.published for c in real_hours_reconciled}
+    query = (
+        f"SELECT source_hour, count(), uniqExact(toUInt64(event_key), created_at) "
+        f"FROM deltaLake('{uri}', '{settings.minio_access_key}', '{settings.minio_secret_key}') "
+        f"WHERE source_hour IN ({', '.join(repr(h) for h in hours)}) GROUP BY source_hour"
+    )
+    found = {}
+    for line in chdb.query(query, "TSV").bytes().decode().splitlines():
+        hour, count, distinct = line.split("\t")
+        found[hour] = (int(count), int(distinct))
+    assert found == {h: (n, n) for h, n in hours.items()}
+
+
+def test_a_forced_replay_of_a_real_hour_leaves_verify_and_reconcile_green(
+    platform: Platform,
+    real_hours: dict[str, int],
+    real_hours_reconciled: list[HourCounts],
+    gharchive_dir: Path,
+) -> None:
+    """The hour goes on the topic a second time; the lake keeps each event once."""
+    hour = "2012-06-14-15"  # Timeline: id-less events keyed by cityHash64 of the line
+    rows_before = platform.lake_table.dataset().count_rows()
+    [report] = replay(platform, str(gharchive_dir), [Hour.parse(hour)], force=True)
+    assert report.published == real_hours[hour]
+    deadline = time.monotonic() + 180
+    topic, partitions = platform.settings.kafka.topic, platform.settings.kafka.partitions
+    while True:  # the writer has committed past the copies: every partition's end
+        stored = platform.lake_table.offsets(topic, list(range(partitions)))
+        ends = _topic_ends(platform)
+        if all(stored[p] >= ends[p] - 1 for p in ends if ends[p] > 0):
+            break
+        assert time.monotonic() < deadline, (stored, ends)
+        time.sleep(1)
+    assert platform.lake_table.dataset().count_rows() == rows_before, "no event twice"
+    assert_lake_equals_source(wait_lake_holds(platform, gharchive_dir, [hour]))
+    counts = platform.reconciler.wait({hour: report.published}, timeout=180)
+    assert all(c.reconciled for c in counts), counts
+    runner = CliRunner()
+    ok = runner.invoke(app, ["lake", "verify", "--hour", hour, "--source", str(gharchive_dir)])
+    assert ok.exit_code == 0, ok.output
+    reconciled = runner.invoke(app, ["reconcile", "--from", hour, "--to", hour])
+    assert reconciled.exit_code == 0, reconciled.output
+
+
+def _topic_ends(platform: Platform) -> dict[int, int]:
+    from confluent_kafka import Consumer, TopicPartition  # noqa: PLC0415
+
+    consumer = Consumer(
+        {"bootstrap.servers": platform.settings.kafka.bootstrap, "group.id": "ghlake-test-ends"}
+    )
+    try:
+        topic = platform.settings.kafka.topic
+        return {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in range(platform.settings.kafka.partitions)
+        }
+    finally:
+        consumer.close()

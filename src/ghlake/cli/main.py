@@ -227,7 +227,11 @@ def reconcile(
 ) -> None:
     """Compare per-hour counts of the ledger, the lake and the warehouse; name hours that differ."""
     first = Hour.parse(from_)
-    counts = load_platform().reconciler.reconcile(first, Hour.parse(to) if to else first)
+    platform = load_platform()
+    try:
+        counts = platform.reconciler.reconcile(first, Hour.parse(to) if to else first)
+    finally:
+        platform.close()  # the warehouse client's connections, the ledger
     console.print(_counts_table(counts))
     differing = [c.hour.name for c in counts if not c.reconciled]
     if differing:
