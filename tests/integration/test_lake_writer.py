@@ -11,21 +11,30 @@ above 2^63, compaction, vacuum, time travel and chDB's deltaLake().
 from __future__ import annotations
 
 import io
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from datetime import date
 
 import chdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from clickhouse_cityhash.cityhash import CityHash64
 
+from ghlake.errors import InvalidInputError
 from ghlake.hours import Hour
 from ghlake.lake import maintenance
+from ghlake.lake.convert import convert_parquet_layout
 from ghlake.lake.reader import count_by_source_hour
-from ghlake.lake.schema import FILE_SCHEMA, TABLE_PROPERTIES
+from ghlake.lake.schema import FILE_SCHEMA, LAKE_SCHEMA, TABLE_PROPERTIES
 from ghlake.lake.table import LakeTable
 from ghlake.lake.writer import LakeWriter, SourceRecord
 from ghlake.platform import Platform
@@ -288,3 +297,141 @@ def test_compaction_of_closed_partitions_keeps_every_event_and_time_travel_reads
     assert maintenance.vacuum(writer.table, 168) == []
     assert len(maintenance.vacuum(writer.table, 0)) == files_before
     assert _offsets_in_lake(writer) == _expected(records)
+
+
+def _other_day(count: int, first: int) -> list[SourceRecord]:
+    """Events of another date (2019-02-04), at offsets from ``first`` of partition 0."""
+    hour = Hour.parse("2019-02-04-7")
+    headers = {"source": b"gharchive", "hour": hour.name.encode(), "file_time": b""}
+    lines = generate_hour(hour, SynthConfig(events_per_hour=count, seed=5))
+    return [SourceRecord(0, first + n, line, headers) for n, line in enumerate(lines)]
+
+
+def test_a_reader_counting_an_hour_while_appends_and_compaction_run_sees_the_true_count(
+    writer: LakeWriter,
+) -> None:
+    records = _records(3000, partitions=3)
+    for start in range(0, 3000, 200):
+        writer.write(records[start : start + 200])
+    hour, true = "2019-02-03-4", 2999
+    seen: Counter[tuple[int, int]] = Counter()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def count() -> None:
+        reader = _fresh(writer)
+        try:
+            while not stop.is_set():
+                version = reader.table.version()
+                by_log = count_by_source_hour(reader.table, reader.store, [hour], version)
+                rows = reader.table.dataset(version).count_rows(
+                    filter=pc.field("source_hour") == hour
+                )
+                seen[(by_log.get(hour, 0), rows)] += 1
+        except BaseException as exc:
+            errors.append(exc)
+            raise
+
+    reader = threading.Thread(target=count)
+    reader.start()
+    try:
+        appender = _fresh(writer)
+        other = _other_day(2000, 10_000)
+        for start in range(0, 1000, 100):  # appends of another day ...
+            appender.write(other[start : start + 100])
+        done = maintenance.compact(writer.table, 128, date(2019, 2, 3), date(2019, 2, 3))
+        assert done.files_removed == 45
+        for start in range(1000, 2000, 100):  # ... before, and after, the compaction
+            appender.write(other[start : start + 100])
+        maintenance.compact(writer.table, 128, date(2019, 2, 4), date(2019, 2, 4))
+    finally:
+        stop.set()
+        reader.join()
+    assert not errors
+    assert set(seen) == {(true, true)}, seen
+    assert sum(seen.values()) >= 5, "the reader counted while the table changed"
+
+
+def test_a_compaction_killed_halfway_leaves_the_table_whole_and_runs_again(
+    writer: LakeWriter, platform: Platform
+) -> None:
+    records = _records(6000, partitions=6)
+    for start in range(0, 6000, 200):
+        writer.write(records[start : start + 200])
+    writer.write(_other_day(3000, 10_000))
+    files = len(writer.table.files())
+    env = {**os.environ, "GHLAKE_LAKE__TABLE": writer.table.prefix}
+    argv = [sys.executable, "-m", "ghlake.cli.main", "lake", "compact"]
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not _orphans(writer) and process.poll() is None:  # writing its first file
+        assert time.monotonic() < deadline, "the compaction never began writing"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert _offsets_in_lake(writer) == _expected(records) + Counter(
+        {(0, 10_000 + n): 1 for n in range(3000)}
+    )
+    left = len(writer.table.files())
+    assert 2 <= left <= files, "killed before (or between) the partitions' commits"
+    again = maintenance.compact(writer.table, 128)
+    assert len(writer.table.files()) == 2
+    assert again.files_added <= 2
+    assert count_by_source_hour(writer.table, writer.store) == {
+        "2019-02-03-4": 5999, "2019-02-04-7": 3000,
+    }  # fmt: skip
+    maintenance.vacuum(writer.table, 0)
+    assert not _orphans(writer)
+    assert _offsets_in_lake(writer) == _expected(records) + Counter(
+        {(0, 10_000 + n): 1 for n in range(3000)}
+    )
+
+
+def test_a_lake_of_the_old_layout_is_converted_once(writer: LakeWriter) -> None:
+    """Old files (unsigned types, milliseconds) and state.json checkpoints become one commit."""
+    old_prefix = f"old-{uuid.uuid4().hex[:8]}"
+    records = _records(1000, partitions=2)
+    scratch = _fresh(writer)
+    scratch.table = _table_like(writer)
+    batch = scratch.prepare(records, {})
+
+    def put_old(part: int, rows: pa.Table, first: int, last: int) -> None:
+        old = rows.cast(LAKE_SCHEMA.remove_metadata(), safe=False)
+        sink = io.BytesIO()
+        pq.write_table(old, sink, compression="zstd")
+        key = (f"{old_prefix}/event_date=2019-02-03/event_hour=04/"
+               f"{TOPIC}-p{part:03d}-{first:020d}-{last:020d}.parquet")  # fmt: skip
+        writer.store.put(key, sink.getvalue())
+
+    for part in batch.partitions:
+        [data] = part.data
+        put_old(part.partition, pq.read_table(io.BytesIO(data)), part.first, part.last)
+        state = {"last_offset": part.last - 100}  # the last 100 offsets: an incomplete batch
+        writer.store.put(
+            f"_checkpoints/{old_prefix}/{TOPIC}/p{part.partition:03d}/state.json",
+            json.dumps(state).encode(),
+        )
+    # A copy of partition 0's first rows in another file (the old lake's duplicate).
+    first = pq.read_table(io.BytesIO(batch.partitions[0].data[0])).slice(0, 10)
+    put_old(0, first, 0, 9)
+
+    result = convert_parquet_layout(writer.store, writer.table, TOPIC, old_prefix)
+    assert result.offsets == {0: 399, 1: 399}
+    assert (result.duplicates, result.rows_uncommitted) == (10, 200)
+    assert result.rows_written == _expected(records).total() - 200
+    assert writer.table.offsets(TOPIC, [0, 1]) == {0: 399, 1: 399}
+    expected = Counter(
+        (r.partition, r.offset) for r in records if b"never" not in r.value and r.offset <= 399
+    )
+    assert _offsets_in_lake(writer) == expected
+    with pytest.raises(InvalidInputError):
+        convert_parquet_layout(writer.store, writer.table, TOPIC, old_prefix)
+    # The writers resume after the converted offsets.
+    rest = _fresh(writer).write(records)
+    assert rest.skipped == 800
+    assert _offsets_in_lake(writer) == _expected(records)
+
+
+def _table_like(writer: LakeWriter) -> LakeTable:
+    """Another empty table on the same store (a scratch one)."""
+    return LakeTable(f"{writer.table.uri}-scratch", writer.table.storage_options)

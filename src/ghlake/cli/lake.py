@@ -11,6 +11,7 @@ from rich.table import Table
 from ghlake.cli.common import console, err_console, load_platform
 from ghlake.hours import Hour
 from ghlake.lake import maintenance
+from ghlake.lake.convert import convert_parquet_layout
 from ghlake.lake.listing import list_partitions
 from ghlake.lake.verify import verify_hour
 from ghlake.logs import logging_dict_config
@@ -79,6 +80,27 @@ def vacuum(
     deleted = maintenance.vacuum(platform.lake_table, hours, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     console.print(f"{verb} {len(deleted):,} files older than {hours} h")
+
+
+@lake_app.command("convert")
+def convert(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read, write nothing.")] = False,
+) -> None:
+    """Convert a lake of the old layout (Parquet under GHLAKE_LAKE__PREFIX) into the table, once."""
+    platform = load_platform()
+    settings = platform.settings
+    with console.status(f"converting {settings.lake.prefix}/ into {platform.lake_table.uri}"):
+        result = convert_parquet_layout(
+            platform.store, platform.lake_table, settings.kafka.topic, settings.lake.prefix,
+            dry_run=dry_run,
+        )  # fmt: skip
+    console.print(
+        f"{result.files_read:,} files, {result.rows_read:,} rows read; "
+        f"{result.rows_written:,} {'would be ' if dry_run else ''}written, "
+        f"{result.duplicates:,} duplicates and {result.rows_uncommitted:,} rows of incomplete "
+        f"batches left out; offsets {result.offsets}"
+        + (f"; table version {result.version}" if result.version is not None else "")
+    )
 
 
 @lake_app.command("history")
