@@ -362,13 +362,14 @@ def test_a_compaction_killed_halfway_leaves_the_table_whole_and_runs_again(
     files = len(writer.table.files())
     env = {**os.environ, "GHLAKE_LAKE__TABLE": writer.table.prefix}
     argv = [sys.executable, "-m", "ghlake.cli.main", "lake", "compact"]
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while not _orphans(writer) and process.poll() is None:  # writing its first file
-        assert time.monotonic() < deadline, "the compaction never began writing"
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    out = subprocess.DEVNULL
+    with subprocess.Popen(argv, env=env, stdout=out, stderr=out) as process:
+        deadline = time.monotonic() + 60
+        while not _orphans(writer) and process.poll() is None:  # writing its first file
+            assert time.monotonic() < deadline, "the compaction never began writing"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait() == -signal.SIGKILL, "the compaction was running when killed"
     assert _offsets_in_lake(writer) == _expected(records) + Counter(
         {(0, 10_000 + n): 1 for n in range(3000)}
     )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -150,16 +151,23 @@ class LakeTable:
         return self._table
 
     def _open(self) -> DeltaTable:
-        try:
-            return DeltaTable(self.uri, storage_options=self.storage_options)
-        except TableNotFoundError:
+        """Open the table, creating it when absent; several processes may race to create it."""
+        for attempt in range(10):
+            try:
+                return DeltaTable(self.uri, storage_options=self.storage_options)
+            except TableNotFoundError:
+                pass
             log.info("creating the lake's Delta table", extra={"table": self.uri})
-            DeltaTable.create(
-                self.uri, TABLE_SCHEMA, mode="ignore", partition_by=[PARTITION_COLUMN],
-                name="github_events", description="GitHub events (ghlake's lake)",
-                configuration=dict(TABLE_PROPERTIES), storage_options=self.storage_options,
-            )  # fmt: skip
-            return DeltaTable(self.uri, storage_options=self.storage_options)
+            try:
+                DeltaTable.create(
+                    self.uri, TABLE_SCHEMA, mode="ignore", partition_by=[PARTITION_COLUMN],
+                    name="github_events", description="GitHub events (ghlake's lake)",
+                    configuration=dict(TABLE_PROPERTIES), storage_options=self.storage_options,
+                )  # fmt: skip
+            except (CommitFailedError, TableNotFoundError):
+                # Another writer created version 0 first (or is writing it): open theirs.
+                time.sleep(0.1 * (attempt + 1))
+        return DeltaTable(self.uri, storage_options=self.storage_options)
 
     def snapshot(self, version: int | None = None, as_of: datetime | None = None) -> DeltaTable:
         """The table as of ``version`` or ``as_of`` (a time), else the latest version."""
