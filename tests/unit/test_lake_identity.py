@@ -151,3 +151,14 @@ def test_verify_counts_by_identity_and_prints_samples_as_key_at_time(tmp_path: P
     assert result.missing_sample == (EventIdentity(CityHash64(timeline), 1420126200),)
     assert [str(i) for i in result.duplicate_sample] == ["1@2015-01-01T15:00:00Z"]
     assert not result.ok
+
+
+def test_the_export_reads_the_table_as_of_a_version(tmp_path: Path) -> None:
+    first, later = _event("1", "2015-01-01T15:00:00Z"), _event("2", "2015-01-01T15:30:00Z")
+    store, table = MemoryStore(), _table(tmp_path)
+    _write(store, table, 0, [first])
+    version = table.version()
+    _write(store, table, 1, [later])
+    start, end = datetime(2015, 1, 1, 15, tzinfo=UTC), datetime(2015, 1, 1, 16, tzinfo=UTC)
+    assert sorted(range_lines(table, store, start, end)) == sorted([first, later])
+    assert list(range_lines(table, store, start, end, version)) == [first]
