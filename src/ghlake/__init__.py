@@ -1,4 +1,4 @@
-"""ghlake: GitHub events through Kafka into a Parquet lake (MinIO) and a ClickHouse warehouse.
+"""ghlake: GitHub events through Kafka into a Delta Lake table (MinIO) and a ClickHouse warehouse.
 
 The package is cut by domain: :mod:`ghlake.hours`, :mod:`ghlake.sources`,
 :mod:`ghlake.events`, :mod:`ghlake.kafka`, :mod:`ghlake.lake`,

@@ -56,7 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="ghlake API",
         version=__version__,
-        description="GitHub events through Kafka into a Parquet lake and a ClickHouse warehouse.",
+        description="GitHub events through Kafka into a Delta table and a ClickHouse warehouse.",
         lifespan=lifespan,
     )
 

@@ -33,7 +33,7 @@ __all__ = ["app", "run"]
 
 app = typer.Typer(
     name="ghlake",
-    help="ghlake: GitHub events through Kafka into a Parquet lake and a ClickHouse warehouse.",
+    help="ghlake: GitHub events through Kafka into a Delta Lake table and a ClickHouse warehouse.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -64,7 +64,7 @@ class LakeConsumer:
         before_commit: Callable[[], None] | None = None,
     ) -> None:
         self.topic = settings.kafka.topic
-        # Fault injection for the kill -9 tests: a window between a batch's checkpoints
+        # Fault injection for the kill -9 tests: a window between a batch's table commit
         # and its offset commit that a test can hit deterministically. None in production.
         self.before_commit = before_commit
         self.lake = settings.lake
