@@ -20,6 +20,16 @@ from ghlake.warehouse.migrations import MigrationReport, migrate, migration_stat
 from ghlake.warehouse.offsets import rewind_to_earliest
 from ghlake.warehouse.queries import TABLE_ROWS, Query, named_query
 from ghlake.warehouse.readonly import DEFAULT_LIMITS, ReadOnlyLimits, ReadOnlyResult
+from ghlake.warehouse.users import WarehouseUser
+from ghlake.warehouse.wire import (
+    ClickHouseError,
+    WireRequest,
+    inline_insert,
+    into_outfile,
+    output_format,
+    placeholders,
+    statement_with_settings,
+)
 
 __all__ = ["WarehouseService"]
 
@@ -71,6 +81,41 @@ class WarehouseService:
     def read_only(self, sql: str, limits: ReadOnlyLimits) -> ReadOnlyResult:
         """Rows of untrusted ``sql``, read-only, within ``limits`` capped by the service's."""
         return self.engine.read_only(sql, limits.capped_by(DEFAULT_LIMITS))
+
+    def clickhouse(
+        self, request: WireRequest, user: WarehouseUser, query_id: str, *, get: bool = False
+    ) -> tuple[bytes, str]:
+        """A ClickHouse client's request run as ``user``: the answer and its format.
+
+        The steps are :mod:`ghlake.warehouse.wire`'s: the engine parses the statement,
+        the request's and the user's settings go into its own SETTINGS clause (a GET is
+        read-only, as in ClickHouse), parameters are bound under the session lock.
+        """
+        canonical = self.engine.canonical(request.sql)
+        if into_outfile(canonical):
+            raise ClickHouseError.named("INTO_OUTFILE_NOT_ALLOWED", "INTO OUTFILE is not allowed")
+        for name in sorted(placeholders(canonical) - set(request.params)):
+            raise ClickHouseError.named(
+                "UNKNOWN_QUERY_PARAMETER", f"Substitution `{name}` is not set"
+            )
+        if inline_insert(canonical) and not user.readonly:
+            raise ClickHouseError.named(
+                "NOT_IMPLEMENTED",
+                "INSERT with data is not served here: the warehouse is written by its Kafka "
+                "pipeline (INSERT ... SELECT works)",
+            )
+        fmt = output_format(canonical) or request.default_format or "TabSeparated"
+        settings = [
+            *request.settings,
+            *([("readonly", "2")] if get else []),
+            ("log_comment", query_id),
+            *user.settings,
+        ]
+        statement = statement_with_settings(canonical, settings)
+        database = request.database
+        if database == self.settings.warehouse.database:
+            database = None
+        return self.engine.raw(statement, fmt, request.params, database), fmt
 
     def close(self) -> None:
         """Release the engine (and the data path)."""
