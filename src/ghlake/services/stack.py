@@ -101,7 +101,7 @@ def stack_services(settings: Settings) -> list[StackService]:
             ("warehouse", "serve"),
             settings.warehouse.url,
             also=("ClickHouse HTTP", f"{settings.warehouse.http_url}/ping"),
-        ),  # fmt: skip
+        ),
         _ghlake_service("lake-writer", ("worker",), lake_url, ready_timeout=90),
         _ghlake_service("api", ("api", "serve"), settings.api.url),
     ]

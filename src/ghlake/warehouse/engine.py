@@ -160,7 +160,8 @@ class ChdbEngine:
                 )
             except Exception as exc:
                 raise ClickHouseError.from_engine(exc) from exc
-        return result.bytes().decode().rstrip("\n")
+        text: str = result.bytes().decode()
+        return text.rstrip("\n")
 
     def raw(
         self, statement: str, fmt: str, params: Mapping[str, str], database: str | None = None

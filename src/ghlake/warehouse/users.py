@@ -56,7 +56,8 @@ def authenticate(settings: Settings, user: str | None, password: str | None) -> 
     name = user or "default"
     given = password or ""
     warehouse = settings.warehouse
-    assert warehouse.analyst_password is not None and warehouse.admin_password is not None
+    assert warehouse.analyst_password is not None
+    assert warehouse.admin_password is not None
     if name == warehouse.analyst_user and _same(
         given, warehouse.analyst_password.get_secret_value()
     ):

@@ -136,7 +136,8 @@ def _encoded(request: Request, body: bytes, headers: dict[str, str]) -> bytes:
         for name in accepted:
             if name in _ENCODERS:
                 headers["Content-Encoding"] = name
-                return bytes(_ENCODERS[name](body))  # type: ignore[call-overload]
+                encoded: bytes = bytes(_ENCODERS[name](body))  # type: ignore[call-overload]
+                return encoded
     return body
 
 
