@@ -30,8 +30,10 @@ _MAX_BLOCK = 1024**3
 
 
 def _checksum(data: bytes) -> bytes:
+    # clickhouse_cityhash returns CityHash's (first, second) as first << 64 | second;
+    # ClickHouse writes first, then second, each little-endian.
     value: int = CityHash128(data)
-    return value.to_bytes(16, "little")
+    return (value >> 64).to_bytes(8, "little") + (value & (2**64 - 1)).to_bytes(8, "little")
 
 
 def compress_blocks(data: bytes, method: int = LZ4) -> bytes:

@@ -92,7 +92,7 @@ def create_warehouse_asgi(settings: Settings) -> ASGIApp:
             raise ClickHouseError(1002, "the warehouse service is starting; retry")
         return found
 
-    clickhouse = create_clickhouse_app(settings, service)
+    clickhouse = create_clickhouse_app(settings, service, app.state.metrics)
     port = settings.warehouse.http_port
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:

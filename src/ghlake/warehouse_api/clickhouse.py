@@ -38,6 +38,7 @@ from ghlake.warehouse.framing import compress_blocks, decompress_blocks
 from ghlake.warehouse.service import WarehouseService
 from ghlake.warehouse.users import WarehouseUser, authenticate
 from ghlake.warehouse.wire import ClickHouseError, wire_request
+from ghlake.warehouse_api.deps import Metrics
 
 __all__ = ["create_clickhouse_app"]
 
@@ -141,9 +142,15 @@ def _encoded(request: Request, body: bytes, headers: dict[str, str]) -> bytes:
     return body
 
 
-def create_clickhouse_app(settings: Settings, service: Callable[[], WarehouseService]) -> Starlette:
+def create_clickhouse_app(
+    settings: Settings, service: Callable[[], WarehouseService], metrics: Metrics
+) -> Starlette:
     """The ClickHouse HTTP interface over ``service()`` (the process's warehouse service)."""
     limit = settings.warehouse.max_body_bytes
+
+    def count(request: Request, outcome: str) -> None:
+        framed = "true" if request.query_params.get("compress") == "1" else "false"
+        metrics.clickhouse_queries.labels(outcome, framed).inc()
 
     def base_headers(query_id: str) -> dict[str, str]:
         return {
@@ -181,8 +188,10 @@ def create_clickhouse_app(settings: Settings, service: Callable[[], WarehouseSer
             )
         except ClickHouseError as exc:
             log.info("clickhouse query %s refused: %s", query_id, exc.text.splitlines()[0][:300])
+            count(request, "error")
             return error(request, exc, query_id)
         elapsed = time.perf_counter() - started
+        count(request, "ok")
         headers = base_headers(query_id)
         headers["X-ClickHouse-Format"] = fmt
         headers["X-ClickHouse-Summary"] = orjson.dumps(
