@@ -30,6 +30,7 @@ from ghlake.services.stack import Stack
 from ghlake.settings import Settings
 from ghlake.sources.archive import HourFetcher, open_archive
 from ghlake.sources.live import EventsApiClient, LiveConfig, LivePoller
+from ghlake.warehouse.clickhouse import ClickHouseQueries
 from ghlake.warehouse.client import WarehouseClient
 from ghlake.warehouse.engine import ChdbEngine
 from ghlake.warehouse.service import WarehouseService
@@ -71,8 +72,12 @@ class Platform:
 
     @cached_property
     def warehouse(self) -> WarehouseClient:
-        """The warehouse service."""
-        return WarehouseClient(self.settings.warehouse.url, token=self.settings.api_token)
+        """The warehouse service: named queries through its ClickHouse interface."""
+        return WarehouseClient(
+            self.settings.warehouse.url,
+            token=self.settings.api_token,
+            clickhouse=ClickHouseQueries.from_settings(self.settings),
+        )
 
     def warehouse_service(self) -> WarehouseService:
         """The warehouse engine itself (embedded chDB at ``settings.warehouse_path``).
