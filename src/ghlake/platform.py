@@ -86,7 +86,11 @@ class Platform:
         ``ghlake warehouse migrate`` while that is stopped. Not yet migrated; the caller
         closes it.
         """
-        return WarehouseService(ChdbEngine(self.settings.warehouse_path), self.settings)
+        return WarehouseService(
+            ChdbEngine(self.settings.warehouse_path),
+            self.settings,
+            pipeline=self.settings.warehouse.pipeline,
+        )
 
     @cached_property
     def ledger(self) -> Ledger:

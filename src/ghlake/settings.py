@@ -129,6 +129,8 @@ class WarehouseSettings(BaseModel):
     consumer_group: str = "ghlake-warehouse"
     # How often the Kafka engine flushes a block into the tables (freshness).
     flush_interval_ms: int = Field(500, ge=100)
+    # False: no Kafka engine tables, the broker is never touched (benches, tools).
+    pipeline: bool = True
     # ClickHouse's HTTP interface, served by the same process (ghlake.warehouse_api.clickhouse).
     http_port: int = Field(8123, ge=1, le=65535)
     analyst_user: str = "ghlake_analyst"

@@ -38,11 +38,10 @@ def _checksum(data: bytes) -> bytes:
 
 def compress_blocks(data: bytes, method: int = LZ4) -> bytes:
     """``data`` framed in compressed blocks (LZ4 unless ``method`` says otherwise)."""
-    out = bytearray()
+    parts: list[bytes] = []
+    view = memoryview(data)
     for start in range(0, max(len(data), 1), BLOCK_BYTES):
-        plain = data[start : start + BLOCK_BYTES]
-        if not plain and out:
-            break
+        plain = view[start : start + BLOCK_BYTES]
         if method == LZ4:
             payload = bytes(cramjam.lz4.compress_block(plain, store_size=False))
         elif method == ZSTD:
@@ -50,8 +49,8 @@ def compress_blocks(data: bytes, method: int = LZ4) -> bytes:
         else:
             payload = bytes(plain)
         block = _HEADER.pack(method, _HEADER.size + len(payload), len(plain)) + payload
-        out += _checksum(block) + block
-    return bytes(out)
+        parts += (_checksum(block), block)
+    return b"".join(parts)
 
 
 def decompress_blocks(data: bytes, *, verify: bool = True) -> bytes:
