@@ -100,4 +100,3 @@ def _translated(exc: DatabaseError) -> InvalidInputError | WarehouseError:
     if "Code: 516" in text:
         return InvalidInputError(f"the warehouse refused the credentials: {text[:300]}")
     return WarehouseError(text[:2000])
-
