@@ -361,3 +361,47 @@ def test_clickhouse_connect_errors_carry_clickhouse_codes(
     port = platform.settings.warehouse.http_port
     with pytest.raises(DatabaseError, match="516"):
         clickhouse_connect.get_client(host="127.0.0.1", port=port, password="nope")
+
+
+def _committed(platform: Platform) -> int:
+    """Offsets the warehouse's Kafka engine committed, summed over the topic's partitions."""
+    from confluent_kafka import Consumer, TopicPartition  # noqa: PLC0415
+
+    kafka = platform.settings.kafka
+    group = platform.settings.warehouse.consumer_group
+    consumer = Consumer(
+        {"bootstrap.servers": kafka.bootstrap, "group.id": group, "enable.auto.commit": False}
+    )
+    try:
+        parts = [TopicPartition(kafka.topic, p) for p in range(kafka.partitions)]
+        return sum(max(tp.offset, 0) for tp in consumer.committed(parts, timeout=10))
+    finally:
+        consumer.close()
+
+
+def test_a_slow_query_stalls_neither_health_nor_ingestion(
+    platform: Platform, http: httpx.Client, events: int
+) -> None:
+    slow = "SELECT sleepEachRow(1) FROM numbers(5)"
+    answers: list[httpx.Response] = []
+    worker = threading.Thread(
+        target=lambda: answers.append(http.post("/", params={"max_block_size": "1"}, content=slow))
+    )
+    before = _committed(platform)
+    worker.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    assert http.get("/ping").text == "Ok.\n"
+    health = httpx.get(f"{platform.settings.warehouse.url}/healthz", timeout=10)
+    assert health.status_code == 200
+    assert time.monotonic() - started < 4, "health answered while the slow query ran"
+    lines = [_event("PushEvent", 2000 + i, WINDOW, "busy", "ch/busy") for i in range(5)]
+    platform.publisher().publish_lines(lines, Provenance("gharchive", f"{LABEL}-busy", ""))
+    deadline = time.monotonic() + 30
+    while _committed(platform) < before + len(lines):
+        assert time.monotonic() < deadline, "the Kafka engine went on consuming"
+        time.sleep(0.2)
+    consumed_during_query = worker.is_alive()
+    worker.join()
+    assert answers[0].status_code == 200
+    assert consumed_during_query, "the events were consumed while the slow query still ran"
