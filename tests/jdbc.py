@@ -59,7 +59,12 @@ def run_jdbc(
         argv, input=stdin, capture_output=True, text=True, check=False, timeout=300
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    lines = result.stdout.splitlines()
+    return parse_answers(result.stdout)
+
+
+def parse_answers(stdout: str) -> tuple[str, list[JdbcAnswer]]:
+    """The banner and answers a check program printed (JdbcCheck.java, grafana-check)."""
+    lines = stdout.splitlines()
     banner = lines[0]
     answers: list[JdbcAnswer] = []
     current: JdbcAnswer | None = None

@@ -17,6 +17,7 @@ from typing import Any
 from ghlake.settings import Settings
 from ghlake.warehouse.engine import Engine
 from ghlake.warehouse.migrations import MigrationReport, migrate, migration_status
+from ghlake.warehouse.native import for_revision
 from ghlake.warehouse.offsets import rewind_to_earliest
 from ghlake.warehouse.queries import TABLE_ROWS, Query, named_query
 from ghlake.warehouse.readonly import DEFAULT_LIMITS, ReadOnlyLimits, ReadOnlyResult
@@ -115,7 +116,42 @@ class WarehouseService:
         database = request.database
         if database == self.settings.warehouse.database:
             database = None
-        return self.engine.raw(statement, fmt, request.params, database), fmt
+        data = self.engine.raw(statement, fmt, request.params, database)
+        if not data and fmt == "Native" and output_format(canonical) is None:
+            # chDB writes no block for an empty result; a server writes the header block.
+            header = statement_with_settings(canonical, [*settings, ("readonly", "1")])
+            data = self._native_header(header, request.params, database)
+        revision = request.transport.get("client_protocol_version", "0")
+        if fmt == "Native" and revision.isdigit() and int(revision) > 0:
+            data = for_revision(data, int(revision))
+        return data, fmt
+
+    def _native_header(
+        self, statement: str, params: Mapping[str, str], database: str | None
+    ) -> bytes:
+        """The Native header block (columns, no rows) of a read-only ``statement``.
+
+        Run again read-only, so a statement that wrote (DDL, INSERT) is refused and
+        answered with no block, as before.
+        """
+        try:
+            names_types = self.engine.raw(statement, "RowBinaryWithNamesAndTypes", params, database)
+        except ClickHouseError:
+            return b""
+        if not names_types:
+            return b""
+        columns, at = names_types[0], 1  # fewer than 128 columns fit one varint byte
+        if columns >= 0x80:
+            return b""
+        strings = []
+        for _ in range(2 * columns):
+            size = names_types[at]
+            strings.append(names_types[at : at + 1 + size])
+            at += 1 + size
+        header = bytes([columns, 0])
+        for i in range(columns):
+            header += strings[i] + strings[columns + i]
+        return header
 
     def close(self) -> None:
         """Release the engine (and the data path)."""
