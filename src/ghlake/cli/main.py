@@ -283,6 +283,22 @@ def demo(
         err_console.print("[red]the stages do not hold the same events; see the table above[/]")
         raise typer.Exit(1)
     console.print("[green]every published event reached the lake and the warehouse[/]")
+    console.print(_how_to_connect(platform))
+
+
+def _how_to_connect(platform: Platform) -> str:
+    """Where to point ClickHouse clients, the API and dashboards at the running stack."""
+    warehouse = platform.settings.warehouse
+    return (
+        f"ClickHouse clients: {warehouse.http_url} (user default, no password in dev; "
+        f"or {warehouse.analyst_user})\n"
+        f"  python: clickhouse_connect.get_client(host='{warehouse.host}', "
+        f"port={warehouse.http_port})\n"
+        f"  JDBC / Metabase: jdbc:clickhouse://{warehouse.host}:{warehouse.http_port}/"
+        f"{warehouse.database}\n"
+        f"  Grafana: ClickHouse data source, protocol HTTP, port {warehouse.http_port}\n"
+        f"API: {platform.settings.api.url}/docs"
+    )
 
 
 def run() -> None:
