@@ -26,6 +26,9 @@ from ghlake.lake.sink import LakeMetrics, LakeSink
 from ghlake.lake.store import ObjectStore
 from ghlake.lake.writer import LakeWriter, WrittenFile
 from ghlake.ledger import Ledger
+from ghlake.metabase.client import MetabaseClient
+from ghlake.metabase.content import load_content
+from ghlake.metabase.provision import Provisioner, WarehouseConnection
 from ghlake.services.stack import Stack
 from ghlake.settings import Settings
 from ghlake.sources.archive import HourFetcher, open_archive
@@ -97,6 +100,29 @@ class Platform:
         """The ledger database."""
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
         return Ledger(self.settings.ledger_url)
+
+    def metabase_provisioner(
+        self,
+        url: str,
+        *,
+        api_key: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        warehouse_host: str | None = None,
+    ) -> Provisioner:
+        """Provisions ``metabase/`` into the Metabase at ``url`` (the caller closes its client).
+
+        The database connection points Metabase at the warehouse's ClickHouse interface as
+        the read-only analyst; ``warehouse_host`` is that host as Metabase sees it.
+        """
+        warehouse = self.settings.warehouse
+        assert warehouse.analyst_password is not None
+        connection = WarehouseConnection(
+            warehouse_host or warehouse.host, warehouse.http_port, warehouse.database,
+            warehouse.analyst_user, warehouse.analyst_password.get_secret_value(),
+        )  # fmt: skip
+        client = MetabaseClient(url, api_key=api_key, user=user, password=password)
+        return Provisioner(client, load_content(self.settings.root / "metabase"), connection)
 
     # Getting events in
 

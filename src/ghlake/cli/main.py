@@ -18,6 +18,7 @@ from rich.table import Table
 from ghlake.cli.api import api_app
 from ghlake.cli.common import console, err_console, load_platform, new_progress
 from ghlake.cli.lake import lake_app, worker
+from ghlake.cli.metabase import metabase_app
 from ghlake.cli.poll import poll
 from ghlake.cli.warehouse import warehouse_app
 from ghlake.errors import GhLakeError
@@ -41,6 +42,7 @@ app = typer.Typer(
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(lake_app, name="lake")
 app.add_typer(api_app, name="api")
+app.add_typer(metabase_app, name="metabase")
 app.command("worker")(worker)
 app.command("poll")(poll)
 
