@@ -58,7 +58,7 @@ def _free_ports(count: int) -> list[int]:
 def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """GHLAKE_* variables of the test stack, exported so that service processes inherit them."""
     home = tmp_path_factory.mktemp("ghlake-home")
-    kafka, controller, minio, console, warehouse, lake, api = _free_ports(7)
+    kafka, controller, minio, console, warehouse, lake, api, clickhouse = _free_ports(8)
     env = {
         "GHLAKE_HOME": str(home),
         "GHLAKE_KAFKA__PORT": str(kafka),
@@ -67,6 +67,7 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         "GHLAKE_MINIO__PORT": str(minio),
         "GHLAKE_MINIO__CONSOLE_PORT": str(console),
         "GHLAKE_WAREHOUSE__PORT": str(warehouse),
+        "GHLAKE_WAREHOUSE__HTTP_PORT": str(clickhouse),
         "GHLAKE_WAREHOUSE__FLUSH_INTERVAL_MS": "500",
         "GHLAKE_LAKE__WEB_PORT": str(lake),
         "GHLAKE_API__PORT": str(api),

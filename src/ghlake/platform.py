@@ -27,10 +27,14 @@ from ghlake.lake.store import ObjectStore
 from ghlake.lake.table import LakeTable
 from ghlake.lake.writer import LakeWriter, WrittenFile
 from ghlake.ledger import Ledger
+from ghlake.metabase.client import MetabaseClient
+from ghlake.metabase.content import load_content
+from ghlake.metabase.provision import Provisioner, WarehouseConnection
 from ghlake.services.stack import Stack
 from ghlake.settings import Settings
 from ghlake.sources.archive import HourFetcher, open_archive
 from ghlake.sources.live import EventsApiClient, LiveConfig, LivePoller
+from ghlake.warehouse.clickhouse import ClickHouseQueries
 from ghlake.warehouse.client import WarehouseClient
 from ghlake.warehouse.engine import ChdbEngine
 from ghlake.warehouse.service import WarehouseService
@@ -78,8 +82,12 @@ class Platform:
 
     @cached_property
     def warehouse(self) -> WarehouseClient:
-        """The warehouse service."""
-        return WarehouseClient(self.settings.warehouse.url, token=self.settings.api_token)
+        """The warehouse service: named queries through its ClickHouse interface."""
+        return WarehouseClient(
+            self.settings.warehouse.url,
+            token=self.settings.api_token,
+            clickhouse=ClickHouseQueries.from_settings(self.settings),
+        )
 
     def warehouse_service(self) -> WarehouseService:
         """The warehouse engine itself (embedded chDB at ``settings.warehouse_path``).
@@ -88,13 +96,40 @@ class Platform:
         ``ghlake warehouse migrate`` while that is stopped. Not yet migrated; the caller
         closes it.
         """
-        return WarehouseService(ChdbEngine(self.settings.warehouse_path), self.settings)
+        return WarehouseService(
+            ChdbEngine(self.settings.warehouse_path),
+            self.settings,
+            pipeline=self.settings.warehouse.pipeline,
+        )
 
     @cached_property
     def ledger(self) -> Ledger:
         """The ledger database."""
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
         return Ledger(self.settings.ledger_url)
+
+    def metabase_provisioner(
+        self,
+        url: str,
+        *,
+        api_key: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        warehouse_host: str | None = None,
+    ) -> Provisioner:
+        """Provisions ``metabase/`` into the Metabase at ``url`` (the caller closes its client).
+
+        The database connection points Metabase at the warehouse's ClickHouse interface as
+        the read-only analyst; ``warehouse_host`` is that host as Metabase sees it.
+        """
+        warehouse = self.settings.warehouse
+        assert warehouse.analyst_password is not None
+        connection = WarehouseConnection(
+            warehouse_host or warehouse.host, warehouse.http_port, warehouse.database,
+            warehouse.analyst_user, warehouse.analyst_password.get_secret_value(),
+        )  # fmt: skip
+        client = MetabaseClient(url, api_key=api_key, user=user, password=password)
+        return Provisioner(client, load_content(self.settings.root / "metabase"), connection)
 
     # Getting events in
 

@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ghlake.errors import ConfigError
 
 __all__ = [
+    "DEV_ADMIN_PASSWORD",
+    "DEV_ANALYST_PASSWORD",
     "DEV_API_TOKEN",
     "DEV_MINIO_ACCESS_KEY",
     "DEV_MINIO_SECRET_KEY",
@@ -37,6 +39,8 @@ __all__ = [
 DEV_MINIO_ACCESS_KEY = "ghlake"
 DEV_MINIO_SECRET_KEY = "ghlake-dev-secret"  # noqa: S105 - a dev-mode default, refused in prod
 DEV_API_TOKEN = "ghlake-dev-token"  # noqa: S105 - a dev-mode default, refused in prod
+DEV_ANALYST_PASSWORD = "ghlake-analyst-dev"  # noqa: S105 - a dev-mode default, refused in prod
+DEV_ADMIN_PASSWORD = "ghlake-admin-dev"  # noqa: S105 - a dev-mode default, refused in prod
 
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -131,6 +135,19 @@ class WarehouseSettings(BaseModel):
     consumer_group: str = "ghlake-warehouse"
     # How often the Kafka engine flushes a block into the tables (freshness).
     flush_interval_ms: int = Field(500, ge=100)
+    # False: no Kafka engine tables, the broker is never touched (benches, tools).
+    pipeline: bool = True
+    # ClickHouse's HTTP interface, served by the same process (ghlake.warehouse_api.clickhouse).
+    http_port: int = Field(8123, ge=1, le=65535)
+    analyst_user: str = "ghlake_analyst"
+    analyst_password: SecretStr | None = None
+    admin_user: str = "ghlake_admin"
+    admin_password: SecretStr | None = None
+    # The analyst's budget per query, applied by the engine (as clickhouse/server/users.d).
+    analyst_max_execution_time: float = Field(30.0, gt=0, le=3600)
+    analyst_max_result_rows: int = Field(1_000_000, ge=1)
+    analyst_max_memory_usage: int = Field(2 * 1024**3, ge=1024**2)
+    max_body_bytes: int = Field(16 * 1024**2, ge=1024)
 
     @field_validator("database", "consumer_group")
     @classmethod
@@ -143,6 +160,11 @@ class WarehouseSettings(BaseModel):
     def url(self) -> str:
         """Base URL of the warehouse service."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        """Base URL of the warehouse's ClickHouse HTTP interface."""
+        return f"http://{self.host}:{self.http_port}"
 
 
 class ApiSettings(BaseModel):
@@ -238,7 +260,25 @@ class Settings(BaseSettings):
             )
         elif self.mode == "prod" and minio.secret_key.get_secret_value() == DEV_MINIO_SECRET_KEY:
             raise ValueError("the dev MinIO secret key is refused in prod mode")
+        self._warehouse_passwords()
         return self
+
+    def _warehouse_passwords(self) -> None:
+        warehouse = self.warehouse
+        given = {"analyst": warehouse.analyst_password, "admin": warehouse.admin_password}
+        dev = {"analyst": DEV_ANALYST_PASSWORD, "admin": DEV_ADMIN_PASSWORD}
+        if self.mode == "prod":
+            for role, password in given.items():
+                env = f"GHLAKE_WAREHOUSE__{role.upper()}_PASSWORD"
+                if password is None:
+                    raise ValueError(f"{env} must be set in prod mode")
+                if password.get_secret_value() in (dev[role], ""):
+                    raise ValueError(
+                        f"the dev (or an empty) {role} password is refused in prod mode"
+                    )
+            return
+        update = {f"{role}_password": p or SecretStr(dev[role]) for role, p in given.items()}
+        object.__setattr__(self, "warehouse", warehouse.model_copy(update=update))
 
     @property
     def root(self) -> Path:

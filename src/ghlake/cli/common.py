@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -19,6 +19,8 @@ from ghlake.settings import Settings
 from ghlake.settings import load_settings as _load
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from fastapi import FastAPI
 
 __all__ = ["console", "err_console", "load_platform", "load_settings", "new_progress", "serve"]
@@ -46,8 +48,14 @@ def new_progress() -> Progress:
     )  # fmt: skip
 
 
-def serve(app: FastAPI, host: str, port: int) -> None:
-    """Run an ASGI app in the foreground, one process, logging JSON lines."""
+def serve(app: FastAPI | Any, host: str, port: int, extra_ports: Sequence[int] = ()) -> None:
+    """Run an ASGI app in the foreground, one process, logging JSON lines.
+
+    ``extra_ports``: more listening sockets of the same server (the warehouse service
+    answers ClickHouse clients on a second port).
+    """
+    import socket  # noqa: PLC0415
+
     import uvicorn  # noqa: PLC0415
 
     from ghlake.logs import configure_logging, logging_dict_config  # noqa: PLC0415
@@ -55,4 +63,17 @@ def serve(app: FastAPI, host: str, port: int) -> None:
     configure_logging("INFO")
     # One worker: the warehouse's chDB engine allows one process per data path, and the
     # API's replay jobs run in its own process.
-    uvicorn.run(app, host=host, port=port, log_level="info", log_config=logging_dict_config("INFO"))
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="info", log_config=logging_dict_config("INFO")
+    )
+    if not extra_ports:
+        uvicorn.Server(config).run()
+        return
+    sockets = []
+    for each in (port, *extra_ports):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, each))
+        sock.set_inheritable(True)
+        sockets.append(sock)
+    uvicorn.Server(config).run(sockets=sockets)

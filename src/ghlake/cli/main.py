@@ -18,6 +18,7 @@ from rich.table import Table
 from ghlake.cli.api import api_app
 from ghlake.cli.common import console, err_console, load_platform, new_progress
 from ghlake.cli.lake import lake_app, worker
+from ghlake.cli.metabase import metabase_app
 from ghlake.cli.poll import poll
 from ghlake.cli.warehouse import warehouse_app
 from ghlake.errors import GhLakeError
@@ -41,6 +42,7 @@ app = typer.Typer(
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(lake_app, name="lake")
 app.add_typer(api_app, name="api")
+app.add_typer(metabase_app, name="metabase")
 app.command("worker")(worker)
 app.command("poll")(poll)
 
@@ -287,6 +289,22 @@ def demo(
         err_console.print("[red]the stages do not hold the same events; see the table above[/]")
         raise typer.Exit(1)
     console.print("[green]every published event reached the lake and the warehouse[/]")
+    console.print(_how_to_connect(platform))
+
+
+def _how_to_connect(platform: Platform) -> str:
+    """Where to point ClickHouse clients, the API and dashboards at the running stack."""
+    warehouse = platform.settings.warehouse
+    return (
+        f"ClickHouse clients: {warehouse.http_url} (user default, no password in dev; "
+        f"or {warehouse.analyst_user})\n"
+        f"  python: clickhouse_connect.get_client(host='{warehouse.host}', "
+        f"port={warehouse.http_port})\n"
+        f"  JDBC / Metabase: jdbc:clickhouse://{warehouse.host}:{warehouse.http_port}/"
+        f"{warehouse.database}\n"
+        f"  Grafana: ClickHouse data source, protocol HTTP, port {warehouse.http_port}\n"
+        f"API: {platform.settings.api.url}/docs"
+    )
 
 
 def run() -> None:

@@ -18,11 +18,14 @@ warehouse_app = typer.Typer(help="The ClickHouse warehouse (embedded chDB).", no
 
 @warehouse_app.command("serve")
 def serve() -> None:
-    """Run the warehouse service (owns the chDB engine) in the foreground."""
-    from ghlake.warehouse_api.app import create_warehouse_app  # noqa: PLC0415
+    """Run the warehouse service (owns the chDB engine; ClickHouse HTTP too) in the foreground."""
+    from ghlake.warehouse_api.app import create_warehouse_asgi  # noqa: PLC0415
 
     settings = load_settings()
-    serve_app(create_warehouse_app(settings), settings.warehouse.host, settings.warehouse.port)
+    warehouse = settings.warehouse
+    serve_app(
+        create_warehouse_asgi(settings), warehouse.host, warehouse.port, (warehouse.http_port,)
+    )
 
 
 def _migrate_here(platform: Platform) -> dict[str, Any]:

@@ -44,16 +44,25 @@ def _http_ok(url: str) -> bool:
 
 
 def _ghlake_service(
-    name: str, command: tuple[str, ...], url: str, ready_timeout: float = 60
+    name: str,
+    command: tuple[str, ...],
+    url: str,
+    ready_timeout: float = 60,
+    also: tuple[str, str] | None = None,
 ) -> StackService:
-    """A service that is a ``ghlake`` command answering ``<url>/healthz``."""
+    """A service that is a ``ghlake`` command answering ``<url>/healthz``.
+
+    ``also``: a second listener of the same process (its name and ping URL), listed
+    with the address and checked with the health.
+    """
+    address = url if also is None else f"{url}, {also[0]} {also[1].rsplit('/', 1)[0]}"
     return StackService(
         name,
         spec=lambda: ProcessSpec(
             name=name,
             argv=[sys.executable, "-m", "ghlake.cli.main", *command],
-            address=url,
-            health=lambda: _http_ok(f"{url}/healthz"),
+            address=address,
+            health=lambda: _http_ok(f"{url}/healthz") and (also is None or _http_ok(also[1])),
             ready_timeout=ready_timeout,
             stop_timeout=30,
         ),
@@ -87,7 +96,12 @@ def stack_services(settings: Settings) -> list[StackService]:
         )
     lake_url = f"http://{settings.lake.web_host}:{settings.lake.web_port}"
     services += [
-        _ghlake_service("warehouse", ("warehouse", "serve"), settings.warehouse.url),
+        _ghlake_service(
+            "warehouse",
+            ("warehouse", "serve"),
+            settings.warehouse.url,
+            also=("ClickHouse HTTP", f"{settings.warehouse.http_url}/ping"),
+        ),
         _ghlake_service("lake-writer", ("worker",), lake_url, ready_timeout=90),
         _ghlake_service("api", ("api", "serve"), settings.api.url),
     ]

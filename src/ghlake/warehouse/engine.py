@@ -26,6 +26,7 @@ from chdb import session as chdb_session
 
 from ghlake.errors import InvalidInputError, WarehouseError
 from ghlake.warehouse.readonly import ReadOnlyLimits, ReadOnlyResult, read_only_statement
+from ghlake.warehouse.wire import ClickHouseError
 
 __all__ = ["ChdbEngine", "Engine", "param_text"]
 
@@ -41,6 +42,14 @@ class Engine(Protocol):
 
     def read_only(self, sql: str, limits: ReadOnlyLimits) -> ReadOnlyResult:
         """Rows of an untrusted query, run by the engine in read-only mode within limits."""
+
+    def canonical(self, sql: str) -> str:
+        """``sql`` parsed and printed back by ClickHouse: one statement, on one line."""
+
+    def raw(
+        self, statement: str, fmt: str, params: Mapping[str, str], database: str | None = None
+    ) -> bytes:
+        """A statement's result in ``fmt``, ``params`` (ClickHouse text form) bound."""
 
     def close(self) -> None:
         """Release the engine."""
@@ -137,6 +146,54 @@ class ChdbEngine:
         truncated = len(rows) > limits.max_rows
         return ReadOnlyResult(columns, rows[: limits.max_rows], truncated)
 
+    def canonical(self, sql: str) -> str:
+        """``sql`` parsed by ClickHouse (bound as a parameter, so nothing of it runs) and
+        printed back: exactly one statement on one line, comments gone; a ClickHouse error
+        (syntax, multi-statements, over ``max_query_size``) otherwise."""
+        with self._lock:
+            try:
+                self._session.query(
+                    f"SET param_untrusted_sql = {_sql_literal(param_text(sql))}", "CSV"
+                )
+                result = self._session.query(
+                    "SELECT formatQuerySingleLine({untrusted_sql:String})", "TSVRaw"
+                )
+            except Exception as exc:
+                raise ClickHouseError.from_engine(exc) from exc
+        text: str = result.bytes().decode()
+        return text.rstrip("\n")
+
+    def raw(
+        self, statement: str, fmt: str, params: Mapping[str, str], database: str | None = None
+    ) -> bytes:
+        """Run ``statement`` with ``params`` (ClickHouse text form) bound, its answer in ``fmt``.
+
+        Parameters are session state in chDB 3.7.2, so they are set and the statement run
+        under the session lock; ``database`` is used for this statement only.
+        """
+        with self._lock:
+            try:
+                for name, text in params.items():
+                    if not _PARAM_NAME.match(name):
+                        raise ClickHouseError(457, f"bad parameter name {name!r}")
+                    self._session.query(f"SET param_{name} = {_sql_literal(text)}", "CSV")
+                if database is None:
+                    result = self._session.query(statement, fmt)
+                else:
+                    current = self._session.query("SELECT currentDatabase()", "TSVRaw")
+                    self._session.query(f"USE {_identifier(database)}", "CSV")
+                    try:
+                        result = self._session.query(statement, fmt)
+                    finally:
+                        home = current.bytes().decode().strip()
+                        self._session.query(f"USE {_identifier(home)}", "CSV")
+            except ClickHouseError:
+                raise
+            except Exception as exc:
+                raise ClickHouseError.from_engine(exc) from exc
+        data: bytes = result.bytes() if result is not None else b""
+        return data
+
     def _run(self, sql: str, fmt: str) -> bytes:
         try:
             result = self._session.query(sql, fmt)
@@ -149,6 +206,11 @@ class ChdbEngine:
         """Release the data path (and the process's one chDB session)."""
         with self._lock:
             self._session.close()
+
+
+def _identifier(name: str) -> str:
+    """A database name as a quoted identifier."""
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
 def _first_line(exc: Exception) -> str:

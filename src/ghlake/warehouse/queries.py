@@ -245,7 +245,25 @@ def _tomorrow(_: Values) -> date:
 
 
 def _before_until(days: int) -> Callable[[Values], object]:
-    return lambda values: values["until"] - timedelta(days=days)
+    def compute(values: Values) -> object:
+        try:
+            return values["until"] - timedelta(days=days)
+        except OverflowError as exc:
+            raise InvalidInputError(f"until {values['until']} leaves no room for a window") from exc
+
+    return compute
+
+
+# ClickHouse's DateTime holds 1970-01-01 .. 2106-02-07; a window stays inside with a margin.
+EARLIEST, LATEST = date(1970, 1, 2), date(2106, 1, 1)
+
+
+def _in_range(moment: date) -> None:
+    day = _utc(moment).date() if isinstance(moment, datetime) else moment
+    if not EARLIEST <= day <= LATEST:
+        raise InvalidInputError(
+            f"{moment} is outside the warehouse's time range ({EARLIEST} .. {LATEST})"
+        )
 
 
 SINCE = Param("since", datetime, "start (UTC)", Default("until - 1 day", _before_until(1), "until"))
@@ -261,6 +279,8 @@ def _limit(default: int) -> Param:
 
 
 def _check_window(since: date, until: date) -> None:
+    _in_range(since)
+    _in_range(until)
     if until <= since:
         raise InvalidInputError(f"the window is empty: since {since} is not before until {until}")
     if until - since > MAX_WINDOW:
@@ -304,6 +324,7 @@ def _top_repositories(values: Values) -> dict[str, object] | BoundQuery:
 
 def _trending(values: Values) -> dict[str, object]:
     # Negative min_stars means no threshold, as 0 does.
+    _in_range(values["until"])
     return {**values, "until": _stamp(values["until"]), "min_stars": max(values["min_stars"], 0)}
 
 
@@ -345,7 +366,8 @@ TRENDING_REPOSITORIES = Query(
             Param("min_account_age_days", int,
                   "an account this old (or doing more than starring) is credible", 30,
                   bounds=(0, 3650)),
-            Param("min_stars", int, "credible recent stars at least", 5),
+            Param("min_stars", int, "credible recent stars at least", 5,
+                  bounds=(-1_000_000_000, 1_000_000_000)),
             _limit(20)),
     path="/v1/trending", binder=_trending,
 )  # fmt: skip

@@ -17,9 +17,20 @@ from typing import Any
 from ghlake.settings import Settings
 from ghlake.warehouse.engine import Engine
 from ghlake.warehouse.migrations import MigrationReport, migrate, migration_status
+from ghlake.warehouse.native import for_revision
 from ghlake.warehouse.offsets import rewind_to_earliest
 from ghlake.warehouse.queries import TABLE_ROWS, Query, named_query
 from ghlake.warehouse.readonly import DEFAULT_LIMITS, ReadOnlyLimits, ReadOnlyResult
+from ghlake.warehouse.users import WarehouseUser
+from ghlake.warehouse.wire import (
+    ClickHouseError,
+    WireRequest,
+    inline_insert,
+    into_outfile,
+    output_format,
+    placeholders,
+    statement_with_settings,
+)
 
 __all__ = ["WarehouseService"]
 
@@ -71,6 +82,76 @@ class WarehouseService:
     def read_only(self, sql: str, limits: ReadOnlyLimits) -> ReadOnlyResult:
         """Rows of untrusted ``sql``, read-only, within ``limits`` capped by the service's."""
         return self.engine.read_only(sql, limits.capped_by(DEFAULT_LIMITS))
+
+    def clickhouse(
+        self, request: WireRequest, user: WarehouseUser, query_id: str, *, get: bool = False
+    ) -> tuple[bytes, str]:
+        """A ClickHouse client's request run as ``user``: the answer and its format.
+
+        The steps are :mod:`ghlake.warehouse.wire`'s: the engine parses the statement,
+        the request's and the user's settings go into its own SETTINGS clause (a GET is
+        read-only, as in ClickHouse), parameters are bound under the session lock.
+        """
+        canonical = self.engine.canonical(request.sql)
+        if into_outfile(canonical):
+            raise ClickHouseError.named("INTO_OUTFILE_NOT_ALLOWED", "INTO OUTFILE is not allowed")
+        for name in sorted(placeholders(canonical) - set(request.params)):
+            raise ClickHouseError.named(
+                "UNKNOWN_QUERY_PARAMETER", f"Substitution `{name}` is not set"
+            )
+        if inline_insert(canonical) and not user.readonly:
+            raise ClickHouseError.named(
+                "NOT_IMPLEMENTED",
+                "INSERT with data is not served here: the warehouse is written by its Kafka "
+                "pipeline (INSERT ... SELECT works)",
+            )
+        fmt = output_format(canonical) or request.default_format or "TabSeparated"
+        settings = [
+            *request.settings,
+            *([("readonly", "2")] if get else []),
+            ("log_comment", query_id),
+            *user.settings,
+        ]
+        statement = statement_with_settings(canonical, settings)
+        database = request.database
+        if database == self.settings.warehouse.database:
+            database = None
+        data = self.engine.raw(statement, fmt, request.params, database)
+        if not data and fmt == "Native" and output_format(canonical) is None:
+            # chDB writes no block for an empty result; a server writes the header block.
+            header = statement_with_settings(canonical, [*settings, ("readonly", "1")])
+            data = self._native_header(header, request.params, database)
+        revision = request.transport.get("client_protocol_version", "0")
+        if fmt == "Native" and revision.isdigit() and int(revision) > 0:
+            data = for_revision(data, int(revision))
+        return data, fmt
+
+    def _native_header(
+        self, statement: str, params: Mapping[str, str], database: str | None
+    ) -> bytes:
+        """The Native header block (columns, no rows) of a read-only ``statement``.
+
+        Run again read-only, so a statement that wrote (DDL, INSERT) is refused and
+        answered with no block, as before.
+        """
+        try:
+            names_types = self.engine.raw(statement, "RowBinaryWithNamesAndTypes", params, database)
+        except ClickHouseError:
+            return b""
+        if not names_types:
+            return b""
+        columns, at = names_types[0], 1  # fewer than 128 columns fit one varint byte
+        if columns >= 0x80:
+            return b""
+        strings = []
+        for _ in range(2 * columns):
+            size = names_types[at]
+            strings.append(names_types[at : at + 1 + size])
+            at += 1 + size
+        header = bytes([columns, 0])
+        for i in range(columns):
+            header += strings[i] + strings[columns + i]
+        return header
 
     def close(self) -> None:
         """Release the engine (and the data path)."""

@@ -14,13 +14,19 @@ One router per resource:
   ``POST /v1/migrate`` (token required)
 
 Errors answer by kind: bad input 400, a statement the engine refused 422, transient 503.
+
+The same process serves ClickHouse's HTTP interface on ``settings.warehouse.http_port``
+(:mod:`ghlake.warehouse_api.clickhouse`): :func:`create_warehouse_asgi` sends each
+connection to the app of the port it arrived on, so one uvicorn server with two sockets
+holds one engine.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -28,10 +34,18 @@ from fastapi.responses import JSONResponse
 from ghlake.errors import GhLakeError, WarehouseError, http_status
 from ghlake.platform import Platform
 from ghlake.settings import Settings
+from ghlake.warehouse.service import WarehouseService
+from ghlake.warehouse.wire import ClickHouseError
+from ghlake.warehouse_api.clickhouse import create_clickhouse_app
 from ghlake.warehouse_api.deps import Metrics
 from ghlake.warehouse_api.routes import admin, queries, sql
 
-__all__ = ["create_warehouse_app"]
+__all__ = ["create_warehouse_app", "create_warehouse_asgi"]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +76,30 @@ def create_warehouse_app(settings: Settings) -> FastAPI:
     app.include_router(queries.router)
     app.include_router(sql.router)
     return app
+
+
+def create_warehouse_asgi(settings: Settings) -> ASGIApp:
+    """The service's JSON routes and, on ``warehouse.http_port``, ClickHouse's HTTP interface.
+
+    Lifespan events (opening the engine) go to the JSON app; a request goes to the app
+    of the port it arrived on (``scope["server"]``).
+    """
+    app = create_warehouse_app(settings)
+
+    def service() -> WarehouseService:
+        found: WarehouseService | None = getattr(app.state, "service", None)
+        if found is None:
+            raise ClickHouseError(1002, "the warehouse service is starting; retry")
+        return found
+
+    clickhouse = create_clickhouse_app(settings, service, app.state.metrics)
+    port = settings.warehouse.http_port
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server")
+        if scope["type"] != "lifespan" and server is not None and server[1] == port:
+            await clickhouse(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return dispatch

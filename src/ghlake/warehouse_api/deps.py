@@ -24,6 +24,12 @@ class Metrics:
         self.sql_refused = Counter(
             "ghlake_warehouse_sql_refused", "Read-only SQL queries refused", registry=self.registry
         )
+        self.clickhouse_queries = Counter(
+            "ghlake_clickhouse_queries",
+            "Queries answered on the ClickHouse HTTP interface, by outcome and framing",
+            ["outcome", "framed"],
+            registry=self.registry,
+        )
 
 
 def _service(request: Request) -> WarehouseService:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 
 from ghlake.api.deps import PlatformDep
+from ghlake.api.problems import problems
 from ghlake.errors import InvalidInputError
 from ghlake.hours import Hour
 from ghlake.lake.export import gzip_stream, range_lines
@@ -17,6 +18,14 @@ from ghlake.lake.export import gzip_stream, range_lines
 __all__ = ["router"]
 
 router = APIRouter(tags=["archive"])
+
+_GZIP: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "gzip NDJSON, one GH Archive event a line",
+        "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    **problems(404, 422, 503),
+}
 
 
 def _utc(moment: datetime) -> datetime:
@@ -39,7 +48,7 @@ def _stream(
     )
 
 
-@router.get("/v1/archive")
+@router.get("/v1/archive", response_class=StreamingResponse, responses=_GZIP)
 def archive(
     platform: PlatformDep,
     start: Annotated[datetime, Query(description="inclusive, ISO 8601; UTC without an offset")],
@@ -71,7 +80,7 @@ def archive(
     return _stream(platform, start, end, name, empty_is_404=False, version=version)
 
 
-@router.get("/{name}.json.gz")
+@router.get("/{name}.json.gz", response_class=StreamingResponse, responses=_GZIP)
 def mirror_hour(name: str, platform: PlatformDep) -> StreamingResponse:
     """One hour as GH Archive names it (``2015-01-01-15.json.gz``): events created in it (UTC)."""
     try:

@@ -10,12 +10,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import generate_latest
 
 from ghlake.api.deps import PlatformDep
+from ghlake.api.problems import problems
 from ghlake.ledger import HourStatus, JobStatus
 from ghlake.platform import Platform
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=problems(503))
 
 
 def _components(platform: Platform) -> dict[str, bool]:

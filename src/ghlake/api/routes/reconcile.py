@@ -9,12 +9,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from ghlake.api.deps import PlatformDep
+from ghlake.api.problems import problems
 from ghlake.errors import InvalidInputError
 from ghlake.hours import Hour
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/reconcile", tags=["reconcile"])
+router = APIRouter(prefix="/v1/reconcile", tags=["reconcile"], responses=problems(422, 503))
 
 
 class HourCountsOut(BaseModel):

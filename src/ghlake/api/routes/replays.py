@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ghlake.api.deps import JobsDep, PlatformDep, TokenDep
+from ghlake.api.problems import problems
 from ghlake.errors import InvalidInputError
 from ghlake.hours import Hour
 from ghlake.ingest.jobs import ReplayRequest
@@ -17,7 +18,7 @@ from ghlake.ledger import JobRecord
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/replays", tags=["replays"])
+router = APIRouter(prefix="/v1/replays", tags=["replays"], responses=problems(401, 404, 422, 503))
 
 
 class ReplayIn(BaseModel):

@@ -1,21 +1,30 @@
 """The warehouse's queries through the public API.
 
-The warehouse service (the one process that owns chDB) answers these on
-loopback; the public API is the front door and forwards them unchanged:
-query string, body and ``Authorization`` (``/v1/sql`` needs the token, checked
-by the service). The query routes come from the warehouse's query catalogue
-(:data:`ghlake.warehouse.queries.CATALOGUE`), which also documents their
-parameters here; the service checks them.
+Each catalogue query with a path (:data:`ghlake.warehouse.queries.CATALOGUE`) is a thin
+edge here: FastAPI parses the entry's typed parameters (documented in the OpenAPI schema,
+path parameters included), the entry binds them, and the Platform's warehouse client runs
+the named query through the warehouse's ClickHouse interface (clickhouse-connect), whose
+parameters ClickHouse binds: a path parameter never becomes part of a URL again, so any
+character in it is only a value. A value the entry refuses answers 400 with the reason.
+
+``/v1/sql`` and ``/v1/migrations`` are forwarded to the warehouse service unchanged (query
+string, body and ``Authorization``: ``/v1/sql`` needs the token, checked by the service).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
+from ghlake.api.deps import PlatformDep
+from ghlake.api.problems import problems
+from ghlake.errors import InvalidInputError, WarehouseError
+from ghlake.warehouse import queries
 from ghlake.warehouse.queries import CATALOGUE, Default, Param
 
 __all__ = ["OTHER_ROUTES", "ROUTES", "router"]
@@ -27,31 +36,48 @@ OTHER_ROUTES = (
     ("POST", "/v1/sql", "read-only SQL with row and time limits (token required)"),
     ("GET", "/v1/migrations", "applied and pending schema migrations"),
 )
-# Every forwarded route: each catalogue query with a path, then the others.
+# Every warehouse route: each catalogue query with a path, then the others.
 ROUTES = (
     *(("GET", q.path, q.summary) for q in CATALOGUE.values() if q.path is not None),
     *OTHER_ROUTES,
 )
 
-_SCHEMAS: dict[type, dict[str, str]] = {
-    datetime: {"type": "string", "format": "date-time"},
-    date: {"type": "string", "format": "date"},
-    int: {"type": "integer"},
-    str: {"type": "string"},
-}
+
+def _parameter(param: Param) -> inspect.Parameter:
+    """A keyword parameter FastAPI reads (and documents) from the path or the query string."""
+    if param.in_path:
+        marker: Any = Path(description=param.doc)
+    else:
+        low, high = param.bounds or (None, None)
+        extra = {"minimum": low, "maximum": high} if param.bounds else None
+        marker = Query(description=param.doc, json_schema_extra=extra)
+    kind: Any = param.type
+    default: object = inspect.Parameter.empty if param.required else param.default
+    if isinstance(param.default, Default):
+        kind, default = kind | None, None
+    return inspect.Parameter(
+        param.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+        annotation=Annotated[kind, marker],
+    )  # fmt: skip
 
 
-def _documented(param: Param) -> dict[str, Any]:
-    """An OpenAPI parameter object for a catalogue parameter."""
-    schema: dict[str, Any] = dict(_SCHEMAS[param.type])
-    if not param.required and not isinstance(param.default, Default):
-        schema["default"] = param.default
-    if param.bounds:
-        schema["minimum"], schema["maximum"] = param.bounds
-    return {
-        "name": param.name, "in": "path" if param.in_path else "query",
-        "required": param.required, "description": param.doc, "schema": schema,
-    }  # fmt: skip
+def _endpoint(query: queries.Query[Any]) -> Callable[..., Awaitable[dict[str, Any]]]:
+    async def endpoint(platform: PlatformDep, **values: Any) -> dict[str, Any]:
+        try:
+            bound = query.bind(**values)
+        except InvalidInputError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        try:
+            rows = await run_in_threadpool(platform.warehouse.named, bound.name, bound.params)
+        except WarehouseError as exc:  # the engine refused the values: the caller's to change
+            raise HTTPException(422, str(exc)) from exc
+        return {"rows": rows}
+
+    first = inspect.Parameter("platform", inspect.Parameter.KEYWORD_ONLY, annotation=PlatformDep)
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [first, *map(_parameter, query.params)]
+    )
+    return endpoint
 
 
 async def _forward(request: Request) -> Response:
@@ -76,8 +102,11 @@ async def _forward(request: Request) -> Response:
 for _query in CATALOGUE.values():
     if _query.path is not None:
         router.add_api_route(
-            _query.path, _forward, methods=["GET"], name=_query.name, summary=_query.summary,
-            openapi_extra={"parameters": [_documented(p) for p in _query.params]},
+            _query.path, _endpoint(_query), methods=["GET"], name=_query.name,
+            summary=_query.summary, responses=problems(400, 422, 503),
         )  # fmt: skip
 for _method, _path, _summary in OTHER_ROUTES:
-    router.add_api_route(_path, _forward, methods=[_method], summary=_summary)
+    router.add_api_route(
+        _path, _forward, methods=[_method], summary=_summary,
+        responses=problems(400, 401, 422, 503) if _method == "POST" else problems(503),
+    )  # fmt: skip

@@ -1,0 +1,1 @@
+"""Metabase as code: ghlake's cards and dashboards (``metabase/``), provisioned by its API."""
