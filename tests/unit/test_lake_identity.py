@@ -18,8 +18,10 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from clickhouse_cityhash.cityhash import CityHash64
 
+from ghlake.errors import InvalidInputError
 from ghlake.events.identity import EventIdentity
 from ghlake.hours import Hour
 from ghlake.lake.export import range_lines
@@ -162,3 +164,13 @@ def test_the_export_reads_the_table_as_of_a_version(tmp_path: Path) -> None:
     start, end = datetime(2015, 1, 1, 15, tzinfo=UTC), datetime(2015, 1, 1, 16, tzinfo=UTC)
     assert sorted(range_lines(table, store, start, end)) == sorted([first, later])
     assert list(range_lines(table, store, start, end, version)) == [first]
+
+
+def test_a_version_the_table_does_not_have_is_bad_input(tmp_path: Path) -> None:
+    """The API answers these with 422, not 500 (a fuzz run asked for version 947140711402499)."""
+    store, table = MemoryStore(), _table(tmp_path)
+    _write(store, table, 0, [_event("1", "2015-01-01T15:00:00Z")])
+    latest = table.version()
+    with pytest.raises(InvalidInputError, match=f"versions 0..{latest}, not 947140711402499"):
+        table.snapshot(version=947140711402499)
+    assert table.snapshot(version=latest).version() == latest

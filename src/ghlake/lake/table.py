@@ -37,7 +37,7 @@ from deltalake import CommitProperties, DeltaTable, Transaction, WriterPropertie
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.transaction import AddAction
 
-from ghlake.errors import StorageError, TransientStorageError
+from ghlake.errors import InvalidInputError, StorageError, TransientStorageError
 from ghlake.lake.schema import PARTITION_COLUMN, TABLE_PROPERTIES, TABLE_SCHEMA
 from ghlake.settings import Settings
 
@@ -173,7 +173,9 @@ class LakeTable:
         """The table as of ``version`` or ``as_of`` (a time), else the latest version."""
         if version is None and as_of is None:
             return self.table()
-        self.table()  # created if absent
+        latest = self.table().version()  # created if absent
+        if version is not None and not 0 <= version <= latest:
+            raise InvalidInputError(f"the lake's table has versions 0..{latest}, not {version}")
         snapshot = self._call(
             "opening", lambda: DeltaTable(self.uri, storage_options=self.storage_options)
         )

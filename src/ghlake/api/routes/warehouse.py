@@ -13,19 +13,19 @@ string, body and ``Authorization``: ``/v1/sql`` needs the token, checked by the 
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from ghlake.api.deps import PlatformDep
 from ghlake.api.problems import problems
 from ghlake.errors import InvalidInputError, WarehouseError
 from ghlake.warehouse import queries
-from ghlake.warehouse.queries import CATALOGUE, Default, Param
+from ghlake.warehouse.queries import CATALOGUE
+from ghlake.warehouse_api.routes.queries import signature
 
 __all__ = ["OTHER_ROUTES", "ROUTES", "router"]
 
@@ -43,24 +43,6 @@ ROUTES = (
 )
 
 
-def _parameter(param: Param) -> inspect.Parameter:
-    """A keyword parameter FastAPI reads (and documents) from the path or the query string."""
-    if param.in_path:
-        marker: Any = Path(description=param.doc)
-    else:
-        low, high = param.bounds or (None, None)
-        extra = {"minimum": low, "maximum": high} if param.bounds else None
-        marker = Query(description=param.doc, json_schema_extra=extra)
-    kind: Any = param.type
-    default: object = inspect.Parameter.empty if param.required else param.default
-    if isinstance(param.default, Default):
-        kind, default = kind | None, None
-    return inspect.Parameter(
-        param.name, inspect.Parameter.KEYWORD_ONLY, default=default,
-        annotation=Annotated[kind, marker],
-    )  # fmt: skip
-
-
 def _endpoint(query: queries.Query[Any]) -> Callable[..., Awaitable[dict[str, Any]]]:
     async def endpoint(platform: PlatformDep, **values: Any) -> dict[str, Any]:
         try:
@@ -73,10 +55,7 @@ def _endpoint(query: queries.Query[Any]) -> Callable[..., Awaitable[dict[str, An
             raise HTTPException(422, str(exc)) from exc
         return {"rows": rows}
 
-    first = inspect.Parameter("platform", inspect.Parameter.KEYWORD_ONLY, annotation=PlatformDep)
-    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [first, *map(_parameter, query.params)]
-    )
+    endpoint.__signature__ = signature("platform", PlatformDep, query)  # type: ignore[attr-defined]
     return endpoint
 
 

@@ -19,7 +19,7 @@ from ghlake.warehouse import queries
 from ghlake.warehouse.queries import CATALOGUE, Default, Param
 from ghlake.warehouse_api.deps import ServiceDep
 
-__all__ = ["router"]
+__all__ = ["router", "signature"]
 
 router = APIRouter(tags=["queries"])
 
@@ -45,14 +45,21 @@ def _parameter(param: Param) -> inspect.Parameter:
     )
 
 
+def signature(dependency: str, annotation: Any, query: queries.Query[Any]) -> inspect.Signature:
+    """A route's signature: one dependency, then the entry's typed parameters.
+
+    FastAPI parses and documents (OpenAPI) what the signature names; both the warehouse
+    service and the public API build their catalogue routes with it.
+    """
+    first = inspect.Parameter(dependency, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
+    return inspect.Signature([first, *map(_parameter, query.params)])
+
+
 def _endpoint(query: queries.Query[Any]) -> Callable[..., Awaitable[dict[str, Any]]]:
     async def endpoint(service: ServiceDep, **values: Any) -> dict[str, Any]:
         return {"rows": await run_in_threadpool(service.run, query, values)}
 
-    service = inspect.Parameter("service", inspect.Parameter.KEYWORD_ONLY, annotation=ServiceDep)
-    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [service, *map(_parameter, query.params)]
-    )
+    endpoint.__signature__ = signature("service", ServiceDep, query)  # type: ignore[attr-defined]
     return endpoint
 
 
