@@ -11,11 +11,15 @@ from __future__ import annotations
 import gzip
 import os
 import socket
-from collections.abc import Iterator
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from ghlake.hours import Hour
@@ -133,6 +137,28 @@ def api_client(platform: Platform) -> Iterator[httpx.Client]:
     """An HTTP client of the stack's API service."""
     with httpx.Client(base_url=platform.settings.api.url, timeout=60) as client:
         yield client
+
+
+def event_line(
+    kind: str, number: int, at: datetime, actor: str, repo: str, *, ids: tuple[int, int, int]
+) -> bytes:
+    """A minimal modern event; ``ids`` are the bases of its event, actor and repository ids."""
+    event_base, actor_base, repo_base = ids
+    return orjson.dumps(
+        {"id": str(event_base + number), "type": kind,
+         "actor": {"id": actor_base + zlib.crc32(actor.encode()) % 1_000_000, "login": actor},
+         "repo": {"id": repo_base + zlib.crc32(repo.encode()) % 1_000_000, "name": repo},
+         "payload": {"action": "started"} if kind == "WatchEvent" else {"ref": "refs/heads/x"},
+         "public": True, "created_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    )  # fmt: skip
+
+
+def wait_for(check: Callable[[], object], timeout: float = 90) -> None:
+    """Poll ``check`` every half second until it is truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.5)
 
 
 def read_dead_letters(platform: Platform) -> list[tuple[bytes, dict[str, bytes]]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import threading
 import time
-import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -28,6 +27,7 @@ from ghlake.platform import Platform
 from ghlake.settings import DEV_ADMIN_PASSWORD, DEV_ANALYST_PASSWORD
 from ghlake.warehouse.framing import compress_blocks, decompress_blocks
 from ghlake.warehouse.queries import named_query
+from tests.conftest import event_line, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -36,20 +36,7 @@ WINDOW = datetime(2026, 3, 4, 5)
 
 
 def _event(kind: str, number: int, at: datetime, actor: str, repo: str) -> bytes:
-    return orjson.dumps(
-        {"id": str(9_300_000_000 + number), "type": kind,
-         "actor": {"id": 60_000_000 + zlib.crc32(actor.encode()) % 1_000_000, "login": actor},
-         "repo": {"id": 88_000_000 + zlib.crc32(repo.encode()) % 1_000_000, "name": repo},
-         "payload": {"action": "started"} if kind == "WatchEvent" else {"ref": "refs/heads/x"},
-         "public": True, "created_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    )  # fmt: skip
-
-
-def _wait_for(check: object, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.5)
+    return event_line(kind, number, at, actor, repo, ids=(9_300_000_000, 60_000_000, 88_000_000))
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +48,7 @@ def events(platform: Platform) -> int:
         for i, kind in enumerate(kinds)
     ]
     platform.publisher().publish_lines(lines, Provenance("gharchive", LABEL, ""))
-    _wait_for(lambda: platform.warehouse.counts_by_source_hour([LABEL]) == {LABEL: len(lines)})
+    wait_for(lambda: platform.warehouse.counts_by_source_hour([LABEL]) == {LABEL: len(lines)}, 120)
     return len(lines)
 
 
@@ -250,7 +237,7 @@ def test_bad_input_gets_clickhouse_errors_and_ingestion_goes_on(
     more = [_event("WatchEvent", 900 + i, WINDOW, "late", "ch/late") for i in range(4)]
     label = f"{LABEL}-after-errors"
     platform.publisher().publish_lines(more, Provenance("gharchive", label, ""))
-    _wait_for(lambda: platform.warehouse.counts_by_source_hour([label]) == {label: 4})
+    wait_for(lambda: platform.warehouse.counts_by_source_hour([label]) == {label: 4}, 120)
 
 
 def test_the_analyst_is_read_only_by_the_engine(platform: Platform, http: httpx.Client) -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import time
-import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-import orjson
 import pytest
 from confluent_kafka import KafkaError, Message, Producer
 
@@ -15,6 +13,7 @@ from ghlake.errors import InvalidInputError
 from ghlake.events.provenance import Provenance
 from ghlake.platform import Platform
 from ghlake.warehouse.client import WarehouseClient
+from tests.conftest import event_line, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -36,20 +35,7 @@ def client(platform: Platform) -> Iterator[WarehouseClient]:
 
 
 def _event(kind: str, number: int, at: datetime, actor: str, repo: str) -> bytes:
-    return orjson.dumps(
-        {"id": str(9_100_000_000 + number), "type": kind,
-         "actor": {"id": 50_000_000 + zlib.crc32(actor.encode()) % 1_000_000, "login": actor},
-         "repo": {"id": 77_000_000 + zlib.crc32(repo.encode()) % 1_000_000, "name": repo},
-         "payload": {"action": "started"} if kind == "WatchEvent" else {"ref": "refs/heads/x"},
-         "public": True, "created_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    )  # fmt: skip
-
-
-def _wait_for(check: object, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.5)
+    return event_line(kind, number, at, actor, repo, ids=(9_100_000_000, 50_000_000, 77_000_000))
 
 
 def test_bad_messages_land_in_ingest_errors_and_the_consumer_goes_on(
@@ -77,7 +63,7 @@ def test_bad_messages_land_in_ingest_errors_and_the_consumer_goes_on(
         mine = {(int(e["kafka_partition"]), int(e["kafka_offset"])) for e in errors}
         return bad_offsets <= mine and bool(platform.warehouse.counts_by_source_hour([label]))
 
-    _wait_for(all_there)
+    wait_for(all_there)
     errors = {
         (int(e["kafka_partition"]), int(e["kafka_offset"])): e
         for e in client.ingest_errors(limit=10_000)
@@ -146,7 +132,7 @@ def test_trending_discounts_star_bursts_from_new_accounts(
         )
     label = "trending-2026"
     platform.publisher().publish_lines(lines, Provenance("gharchive", label, ""))
-    _wait_for(lambda: platform.warehouse.counts_by_source_hour([label]) == {label: len(lines)})
+    wait_for(lambda: platform.warehouse.counts_by_source_hour([label]) == {label: len(lines)})
 
     until = window + timedelta(hours=2)
     ranked = {r.repo_name: r for r in client.trending_repositories(until, min_stars=0, limit=1000)}

@@ -79,7 +79,8 @@ def load_content(folder: Path) -> Content:
     raw = tomllib.loads((folder / "content.toml").read_text())
     cards = {}
     for key, spec in raw.get("cards", {}).items():
-        sql = (folder / "cards" / f"{key}.sql").read_text()
+        # A card is cards/<key>.sql, or the file it names (a warehouse named query, shared).
+        sql = (folder / spec.get("sql", f"cards/{key}.sql")).read_text()
         tags = tuple(
             Tag(name, t["type"], str(t["default"]), t.get("label", name))
             for name, t in spec.get("tags", {}).items()
