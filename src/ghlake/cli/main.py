@@ -211,7 +211,7 @@ def synth(
 def _counts_table(counts: list[HourCounts]) -> Table:
     table = Table(title="events per stage")
     table.add_column("hour", no_wrap=True)
-    for column in ("published to Kafka", "in the lake (Parquet)", "in the warehouse", "reconciled"):
+    for column in ("published to Kafka", "in the lake (Delta)", "in the warehouse", "reconciled"):
         table.add_column(column, justify="right")
     for c in counts:
         mark = "[green]yes[/]" if c.reconciled else "[red]no[/]"
@@ -298,6 +298,8 @@ def _how_to_connect(platform: Platform) -> str:
     return (
         f"ClickHouse clients: {warehouse.http_url} (user default, no password in dev; "
         f"or {warehouse.analyst_user})\n"
+        f"  curl '{warehouse.http_url}/?query=SELECT+event_type,count()+FROM+github_events"
+        f"+GROUP+BY+event_type'\n"
         f"  python: clickhouse_connect.get_client(host='{warehouse.host}', "
         f"port={warehouse.http_port})\n"
         f"  JDBC / Metabase: jdbc:clickhouse://{warehouse.host}:{warehouse.http_port}/"
