@@ -17,9 +17,7 @@ lint:
 	.venv/bin/ruff check src tests bench spark airflow && .venv/bin/ruff format --check src tests bench spark airflow && .venv/bin/mypy
 
 lock:  ## renew requirements.lock from pyproject.toml (the versions a fresh machine installs)
-	python3.11 -m venv $${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv
-	$${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv/bin/pip install --quiet uv
-	$${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv/bin/uv pip compile pyproject.toml --extra dev \
+	$$(scripts/uv.sh) pip compile pyproject.toml --extra dev \
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
 	  --no-header -o requirements.lock
 

@@ -25,6 +25,9 @@ for tool in "$PYTHON" java mvn go; do
   command -v "$tool" >/dev/null || { echo "ghlake needs $tool on PATH" >&2; exit 1; }
 done
 
+UV=$(scripts/uv.sh)
+export UV_CACHE_DIR="${GHLAKE_CACHE_DIR:-$HOME/.cache/ghlake}/uv-cache"
+
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
@@ -32,9 +35,8 @@ fi
 # ghlake itself goes in editable, without resolving anything again.
 stamp=.venv/.ghlake-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet --require-hashes -r requirements.lock
-  .venv/bin/python -m pip install --quiet --no-deps -e .
+  "$UV" pip install --quiet --python .venv/bin/python --require-hashes -r requirements.lock
+  "$UV" pip install --quiet --python .venv/bin/python --no-deps -e .
   touch "$stamp"
 fi
 .venv/bin/ghlake install
