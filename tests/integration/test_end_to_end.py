@@ -14,7 +14,8 @@ from ghlake.hours import Hour
 from ghlake.ingest.reconcile import HourCounts
 from ghlake.platform import Platform
 from ghlake.synth import SynthConfig, write_hour
-from tests.conftest import read_dead_letters, replay
+from ghlake.warehouse.queries import DEAD_LETTERS, HOUR_STAGES
+from tests.conftest import read_dead_letters, replay, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -62,6 +63,19 @@ def test_broken_lines_go_to_the_dead_letter_topic(platform: Platform, tmp_path: 
 
     [counts] = platform.reconciler.wait({hour: 2}, timeout=120)
     assert counts.reconciled
+
+    # The warehouse reads the dead-letter topic too (its own consumer group), so dashboards
+    # show each letter with its reason and provenance.
+    def letters_in_warehouse() -> list[dict[str, object]]:
+        rows = platform.warehouse.query(DEAD_LETTERS, limit=1000)
+        return [r for r in rows if r["source_hour"] == hour]
+
+    wait_for(letters_in_warehouse, timeout=60)
+    [row] = letters_in_warehouse()
+    assert row["raw"] == broken.decode()
+    assert row["source_line"] == 2
+    assert str(row["reason"]).startswith("not JSON")
+    assert row["kafka_topic"] == platform.settings.kafka.dead_letter_topic
 
 
 def test_down_leaves_no_process_and_up_restarts_with_the_data(
@@ -133,3 +147,10 @@ def test_reconcile_names_the_hours_that_differ(
     [row] = body["hours"]
     assert row["published"] == row["warehouse"] == report.published
     assert row["lake"] < report.published
+
+    # Each reconciliation is recorded for the dashboards: the latest check of each hour.
+    stages = {s.hour: s for s in platform.warehouse.query(HOUR_STAGES, limit=1000)}
+    assert stages[hour.name].reconciled is False
+    assert (stages[hour.name].published, stages[hour.name].lake) == (report.published, row["lake"])
+    assert stages[hour.name].hour_start == "2016-11-11 11:00:00"
+    assert all(stages[h].reconciled for h in counts)

@@ -6,22 +6,32 @@ reading the ``source_hour`` column only where a file mixes hours) and the
 warehouse with a deduplicating
 query, both by the event's source hour. An hour is reconciled when all three
 agree. Hours the ledger holds without events (missing, corrupt) are left out.
+
+Each finished reconciliation is recorded in the warehouse's ``hour_stages`` table, so
+dashboards (Metabase's "Ingest health", the live page) show the stage counts per hour
+that ``ghlake reconcile`` printed. A failed recording is logged, never fatal: the
+counts are the answer.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ghlake.errors import GhLakeError
 from ghlake.hours import Hour
 from ghlake.lake.reader import count_by_source_hour
 from ghlake.lake.store import ObjectStore
 from ghlake.lake.table import LakeTable
 from ghlake.ledger import Ledger
 from ghlake.warehouse.client import WarehouseClient
+from ghlake.warehouse.rows import HourStages
 
 __all__ = ["HourCounts", "Reconciler"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,7 @@ class Reconciler:
     def reconcile(self, first: Hour, last: Hour) -> list[HourCounts]:
         """Per hour of the ledger in ``first..last``: published, in the lake, in the warehouse."""
         published = {r.hour: r.published for r in self.ledger.hours(first, last) if r.published}
-        return self.counts(published) if published else []
+        return self.record(self.counts(published)) if published else []
 
     def wait(
         self,
@@ -79,5 +89,21 @@ class Reconciler:
             if on_poll is not None:
                 on_poll(counts)
             if all(c.reconciled for c in counts) or time.monotonic() >= deadline:
-                return counts
+                return self.record(counts)
             time.sleep(1.0)
+
+    def record(self, counts: list[HourCounts]) -> list[HourCounts]:
+        """Store ``counts`` in the warehouse's ``hour_stages`` (logged if not); return them."""
+        stages = [
+            HourStages(c.hour.name, f"{c.hour.start:%Y-%m-%d %H:%M:%S}", c.published, c.lake,
+                       c.warehouse)
+            for c in counts
+        ]  # fmt: skip
+        try:
+            self.warehouse.record_hour_stages(stages)
+        except GhLakeError as exc:
+            log.warning(
+                "reconciliation not recorded in the warehouse",
+                extra={"hours": len(stages), "error": str(exc)},
+            )
+        return counts

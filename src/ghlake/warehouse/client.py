@@ -12,7 +12,7 @@ routes (the unit tests' in-process app).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -35,6 +35,7 @@ from ghlake.warehouse.rows import (
     DailyActors,
     DailyPullRequests,
     EventTypeCount,
+    HourStages,
     RepositoryRank,
     TrendingRepository,
 )
@@ -151,6 +152,22 @@ class WarehouseClient:
         body = {"sql": sql, "max_rows": max_rows, "max_seconds": max_seconds}
         data = self._send("POST", "/v1/sql", json=body, headers=self._auth())
         return ReadOnlyResult(data["columns"], data["rows"], bool(data["truncated"]))
+
+    def record_hour_stages(self, stages: Sequence[HourStages]) -> int:
+        """Record a reconciliation's counts per hour in ``hour_stages`` (token required)."""
+        body = {
+            "stages": [
+                {
+                    "hour": s.hour, "hour_start": s.hour_start, "published": s.published,
+                    "lake": s.lake, "warehouse": s.warehouse,
+                }
+                for s in stages
+            ]
+        }  # fmt: skip
+        recorded: int = self._send("POST", "/v1/hour-stages", json=body, headers=self._auth())[
+            "recorded"
+        ]
+        return recorded
 
     def migrations(self) -> list[dict[str, Any]]:
         """Every migration with its applied time (None when pending)."""

@@ -92,6 +92,8 @@ def _values(settings: Settings, target: Target) -> dict[str, str]:
         "bootstrap": settings.kafka.bootstrap,
         "topic": settings.kafka.topic,
         "consumer_group": warehouse.consumer_group,
+        "dead_letter_topic": settings.kafka.dead_letter_topic,
+        "dead_letter_group": f"{warehouse.consumer_group}-dead-letters",
         "flush_interval_ms": str(flush),
         "poll_timeout_ms": str(min(flush, 500)),
         "max_block_size": "65536",

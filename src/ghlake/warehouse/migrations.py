@@ -40,7 +40,14 @@ log = logging.getLogger(__name__)
 
 LEGACY_TABLE = "github_events_legacy"
 # Dropped views first: they hold the Kafka table.
-PIPELINE_OBJECTS = ("events_queue_mv", "events_queue_errors_mv", "events_queue")
+# Views first: a Kafka engine table is dropped only once nothing reads it.
+PIPELINE_OBJECTS = (
+    "events_queue_mv",
+    "events_queue_errors_mv",
+    "events_queue",
+    "dead_letters_queue_mv",
+    "dead_letters_queue",
+)
 
 Rewinder = Callable[[], int]
 
@@ -91,7 +98,7 @@ def _is_legacy(engine: Engine, database: str, tables: set[str]) -> bool:
 
 def _drop_pipeline(engine: Engine, database: str) -> None:
     for name in PIPELINE_OBJECTS:
-        kind = "TABLE" if name == "events_queue" else "VIEW"
+        kind = "TABLE" if name.endswith("_queue") else "VIEW"
         engine.execute(f"DROP {kind} IF EXISTS {database}.{name} SYNC")
 
 

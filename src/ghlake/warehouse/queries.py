@@ -39,6 +39,7 @@ from ghlake.warehouse.rows import (
     DailyActors,
     DailyPullRequests,
     EventTypeCount,
+    HourStages,
     MinuteCount,
     PartitionProgress,
     RepositoryDay,
@@ -52,8 +53,10 @@ __all__ = [
     "ACTOR_ACTIVITY",
     "CATALOGUE",
     "COUNTS_BY_SOURCE_HOUR",
+    "DEAD_LETTERS",
     "EVENTS_PER_MINUTE",
     "EVENT_TYPE_COUNTS",
+    "HOUR_STAGES",
     "INGEST_ERRORS",
     "INGEST_PROGRESS",
     "METRICS",
@@ -402,6 +405,15 @@ COUNTS_BY_SOURCE_HOUR = Query(
     params=(Param("hours", list, "source hour labels"),),
     binder=lambda v: {"hours": sorted(v["hours"])},
 )  # fmt: skip
+DEAD_LETTERS = Query(
+    "dead_letters", "the latest dead letters, with their reason, provenance and place",
+    dict[str, Any], params=(_limit(100),), path="/v1/dead-letters",
+    binder=lambda v: {"limit": v["limit"], "raw_chars": 2000},
+)  # fmt: skip
+HOUR_STAGES = Query(
+    "hour_stages", "each hour's latest reconciliation: published, lake, warehouse",
+    HourStages, params=(_limit(48),), path="/v1/hour-stages",
+)  # fmt: skip
 TABLE_ROWS = Query(
     "table_rows", "rows per warehouse table (parts on disk), for health and metrics",
     dict[str, Any],
@@ -413,5 +425,6 @@ CATALOGUE: dict[str, Query[Any]] = {
         EVENT_TYPE_COUNTS, EVENTS_PER_MINUTE, TOP_REPOSITORIES, TOP_REPOSITORIES_PULL_REQUESTS,
         REPOSITORY_ACTIVITY, TRENDING_REPOSITORIES, ACTOR_ACTIVITY, ACTIVE_ACTORS,
         PULL_REQUESTS_DAILY, INGEST_PROGRESS, INGEST_ERRORS, COUNTS_BY_SOURCE_HOUR, TABLE_ROWS,
+        DEAD_LETTERS, HOUR_STAGES,
     )
 }  # fmt: skip

@@ -14,6 +14,7 @@ __all__ = [
     "DailyActors",
     "DailyPullRequests",
     "EventTypeCount",
+    "HourStages",
     "MinuteCount",
     "PartitionProgress",
     "RepositoryDay",
@@ -115,3 +116,16 @@ class SourceHourCount:
 
     source_hour: str
     events: int
+
+
+@dataclass(frozen=True)
+class HourStages:
+    """One GH Archive hour as a reconciliation saw it: published, in the lake, in the warehouse."""
+
+    hour: str
+    hour_start: str  # 'YYYY-MM-DD HH:MM:SS', UTC
+    published: int
+    lake: int
+    warehouse: int
+    reconciled: bool = False
+    checked_at: str = ""

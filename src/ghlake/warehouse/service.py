@@ -11,7 +11,7 @@ queries with bound parameters, read-only SQL within limits, row counts, migratio
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ghlake.settings import Settings
@@ -21,6 +21,7 @@ from ghlake.warehouse.native import for_revision
 from ghlake.warehouse.offsets import rewind_to_earliest
 from ghlake.warehouse.queries import TABLE_ROWS, Query, named_query
 from ghlake.warehouse.readonly import DEFAULT_LIMITS, ReadOnlyLimits, ReadOnlyResult
+from ghlake.warehouse.rows import HourStages
 from ghlake.warehouse.users import WarehouseUser
 from ghlake.warehouse.wire import (
     ClickHouseError,
@@ -35,6 +36,18 @@ from ghlake.warehouse.wire import (
 __all__ = ["WarehouseService"]
 
 log = logging.getLogger(__name__)
+
+# A reconciliation's counts, one row per hour; the values arrive as bound arrays.
+_RECORD_HOUR_STAGES = """
+INSERT INTO hour_stages (hour, hour_start, published, lake, warehouse, reconciled, checked_at)
+SELECT t.1, toDateTime(t.2, 'UTC'), t.3, t.4, t.5, t.3 = t.4 AND t.4 = t.5, now64(3)
+FROM (
+    SELECT arrayJoin(arrayZip(
+        {hours:Array(String)}, {starts:Array(String)},
+        {published:Array(UInt64)}, {lake:Array(UInt64)}, {warehouse:Array(UInt64)}
+    )) AS t
+)
+"""
 
 
 class WarehouseService:
@@ -78,6 +91,21 @@ class WarehouseService:
     def table_rows(self) -> dict[str, Any]:
         """Rows per warehouse table, as the engine counts them."""
         return self.run(TABLE_ROWS, {})[0]
+
+    def record_hour_stages(self, stages: Sequence[HourStages]) -> int:
+        """Record a reconciliation's counts per hour (the dashboards' stage counts)."""
+        if stages:
+            self.engine.rows(
+                _RECORD_HOUR_STAGES,
+                {
+                    "hours": [s.hour for s in stages],
+                    "starts": [s.hour_start for s in stages],
+                    "published": [s.published for s in stages],
+                    "lake": [s.lake for s in stages],
+                    "warehouse": [s.warehouse for s in stages],
+                },
+            )
+        return len(stages)
 
     def read_only(self, sql: str, limits: ReadOnlyLimits) -> ReadOnlyResult:
         """Rows of untrusted ``sql``, read-only, within ``limits`` capped by the service's."""

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from prometheus_client import generate_latest
+from pydantic import BaseModel, Field
 
+from ghlake.warehouse.rows import HourStages
 from ghlake.warehouse_api.deps import MetricsDep, ServiceDep, TokenDep
 
 __all__ = ["router"]
@@ -57,3 +59,30 @@ async def migrations(service: ServiceDep) -> dict[str, Any]:
 async def migrate(_token: TokenDep, service: ServiceDep) -> dict[str, Any]:
     """Apply pending migrations and (re)start the Kafka pipeline; what was done."""
     return asdict(await run_in_threadpool(service.migrate))
+
+
+class HourStagesIn(BaseModel):
+    """One hour of a reconciliation, as the reconciler sends it."""
+
+    hour: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}-\d{1,2}$", examples=["2015-01-01-15"])
+    hour_start: str = Field(
+        pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$", examples=["2015-01-01 15:00:00"]
+    )
+    published: int = Field(ge=0, lt=2**63)
+    lake: int = Field(ge=0, lt=2**63)
+    warehouse: int = Field(ge=0, lt=2**63)
+
+
+class HourStagesBody(BaseModel):
+    """A reconciliation's counts, one entry per hour."""
+
+    stages: list[HourStagesIn] = Field(max_length=10_000)
+
+
+@router.post("/v1/hour-stages", summary="record a reconciliation's counts (token required)")
+async def record_hour_stages(
+    body: HourStagesBody, _token: TokenDep, service: ServiceDep
+) -> dict[str, int]:
+    """Store each hour's published, lake and warehouse counts for the dashboards."""
+    stages = [HourStages(**stage.model_dump()) for stage in body.stages]
+    return {"recorded": await run_in_threadpool(service.record_hour_stages, stages)}
