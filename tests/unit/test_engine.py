@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +15,7 @@ from ghlake.warehouse.readonly import ReadOnlyLimits, read_only_settings
 NASTY = ["plain", "it's", "back\\slash", "'); DROP TABLE x; --", "new\nline", "ünï©ødé", ""]
 
 
-# chDB allows one session per process: the module shares one and closes it at the end.
+# chDB binds one data path per process: the module shares one engine and closes it at the end.
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbEngine]:
     engine = ChdbEngine(tmp_path_factory.mktemp("chdb") / "data")
@@ -103,3 +105,25 @@ def test_limits_cut_rows_and_time_and_leave_the_session_writable(engine: ChdbEng
     assert engine.rows("SELECT getSetting('readonly') AS r") == [{"r": 0}]
     engine.execute("INSERT INTO default.t VALUES (1000)")
     engine.execute("ALTER TABLE default.t DELETE WHERE x = 1000 SETTINGS mutations_sync = 1")
+
+
+def test_a_slow_query_does_not_hold_up_the_others(engine: ChdbEngine) -> None:
+    # chDB 4 runs queries of different connections in parallel: a dashboard's slow
+    # query holds one connection of the pool while health checks and others go on.
+    slow = threading.Thread(target=lambda: engine.rows("SELECT sleep(2) AS s"))
+    slow.start()
+    time.sleep(0.3)
+    started = time.perf_counter()
+    assert engine.rows("SELECT 1 AS one") == [{"one": 1}]
+    answered = time.perf_counter() - started
+    slow.join()
+    assert answered < 1.5, f"the quick query waited {answered:.2f} s behind the slow one"
+
+
+def test_a_failed_query_leaves_nothing_for_the_next(engine: ChdbEngine) -> None:
+    # chDB 4.4 keeps a failed query's partial output in its connection; it must never
+    # reach the next caller's answer.
+    with pytest.raises(InvalidInputError, match="Timeout"):
+        engine.read_only("SELECT sleep(2) AS slept", LIMITS)
+    for _ in range(10):
+        assert engine.read_only("SELECT 7 AS n", LIMITS).rows == [[7]]

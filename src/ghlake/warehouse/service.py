@@ -72,7 +72,7 @@ class WarehouseService:
             with_pipeline=self.pipeline,
         )
         # The named queries name their tables unqualified.
-        self.engine.execute(f"USE {settings.warehouse.database}")
+        self.engine.use(settings.warehouse.database)
         return report
 
     def migrations(self) -> list[dict[str, object]]:
@@ -136,7 +136,9 @@ class WarehouseService:
         fmt = output_format(canonical) or request.default_format or "TabSeparated"
         settings = [
             *request.settings,
-            *([("readonly", "2")] if get else []),
+            # A GET is read-only, as in ClickHouse (readonly = 2); a read-only user's own
+            # readonly = 1 is stricter, and the engine refuses a second change of it.
+            *([("readonly", "2")] if get and not user.readonly else []),
             ("log_comment", query_id),
             *user.settings,
         ]

@@ -36,13 +36,15 @@ class WarehouseUser:
 
 def _analyst(name: str, settings: Settings) -> WarehouseUser:
     warehouse = settings.warehouse
+    # The engine applies a SETTINGS clause in order and refuses any change once it is
+    # read-only: the limits first, readonly = 1 last.
     limits = (
-        ("readonly", "1"),
         ("max_execution_time", repr(warehouse.analyst_max_execution_time)),
         ("timeout_overflow_mode", "throw"),
         ("max_result_rows", str(warehouse.analyst_max_result_rows)),
         ("result_overflow_mode", "throw"),
         ("max_memory_usage", str(warehouse.analyst_max_memory_usage)),
+        ("readonly", "1"),
     )
     return WarehouseUser(name, readonly=True, settings=limits)
 

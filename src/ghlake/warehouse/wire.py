@@ -16,11 +16,10 @@ module turns what a client sent into what the engine runs, in four steps:
    own query-level ``SETTINGS`` clause, the last one given winning. Nothing is ``SET`` on
    the session the Kafka engine and every other client share, so no setting of one request
    reaches another; a ``SET`` statement cannot carry that clause and the engine refuses it.
-4. **Bind parameters** in the engine session under its lock, the query run right after
-   (:meth:`ghlake.warehouse.engine.ChdbEngine.raw`). chDB 3.7.2 cannot unset a parameter,
-   so a statement whose placeholders this request did not bind is refused as ClickHouse
-   refuses it (code 456) before it runs (:func:`placeholders`): values never travel from
-   one request to another.
+4. **Bind parameters** with the query itself, on one pooled connection
+   (:meth:`ghlake.warehouse.engine.ChdbEngine.raw`); a statement whose placeholders this
+   request did not bind is refused as ClickHouse refuses it (code 456) before it runs
+   (:func:`placeholders`): values never travel from one request to another.
 
 Errors are :class:`ClickHouseError`: a ClickHouse error code, its HTTP status
 (:func:`http_status_of`) and the ``Code: N. DB::Exception: ...`` text clients parse.
@@ -251,12 +250,19 @@ def _literal(value: str) -> str:
 def statement_with_settings(canonical: str, settings: Iterable[tuple[str, str]]) -> str:
     """``canonical`` with ``settings`` in its query-level SETTINGS clause (step 3).
 
-    Later settings win, so the user's limits go last. An INSERT whose data followed
+    Later settings win, so the user's limits go last. The clause names each setting
+    once, with its last value, and ``readonly`` at the end: the engine applies the clause
+    twice, and refuses a second change of a setting (or any after ``readonly = 1``) once
+    the first pass made the query read-only. An INSERT whose data followed
     the statement (its canonical form ends ``FORMAT <input format>``) keeps its target
     and becomes an INSERT ... SELECT of nothing: the engine checks it (read-only users
     are refused), and the edge refuses inline data for everyone else.
     """
-    changes = ", ".join(f"{name} = {_literal(value)}" for name, value in settings)
+    final = dict(settings)  # each name once, its last value
+    readonly = final.pop("readonly", None)
+    if readonly is not None:
+        final["readonly"] = readonly
+    changes = ", ".join(f"{name} = {_literal(value)}" for name, value in final.items())
     masked = _masked(canonical)
     insert = _INSERT_DATA.match(masked)
     if insert:

@@ -20,7 +20,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["admin"])
 
 
-# chDB 3.7.2 runs one query at a time: behind a slow query, health answers from the last count.
+# A busy engine (every pooled connection in a slow query): health answers from the last count.
 HEALTH_WAIT_SECONDS = 2.0
 
 
