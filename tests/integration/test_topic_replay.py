@@ -1,0 +1,206 @@
+"""Replaying the topic on the real stack: the warehouse and the lake rebuilt from a range,
+while the live consumers (the Kafka engine, the lake writer) keep running.
+
+Each test publishes its own events (days no other test uses), notes the time range of
+their messages on the topic, damages a store (rows of a day deleted from the warehouse,
+events deleted from the lake's Delta table) and replays the range: the store comes back
+exactly, counts and aggregates included, and a second replay changes nothing.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from ghlake.errors import InvalidInputError
+from ghlake.events.provenance import Provenance
+from ghlake.hours import Hour
+from ghlake.ingest.topic_replay import TopicReplayRequest, run_recorded
+from ghlake.lake.verify import verify_hour
+from ghlake.ledger import JobStatus
+from ghlake.platform import Platform
+from ghlake.sources.archive import open_archive
+from ghlake.warehouse.clickhouse import ClickHouseQueries
+from tests.conftest import event_line, replay, wait_for
+
+pytestmark = pytest.mark.integration
+
+DAY = date(2018, 7, 14)  # the warehouse test's events
+LIVE_DAY = date(2018, 7, 15)  # events published while its replay runs
+LAKE_HOUR = Hour.parse("2018-07-16-9")
+IDS = (9_500_000_000, 70_000_000, 99_000_000)
+
+
+def _events(day: date, count: int, first: int) -> list[bytes]:
+    """``count`` pushes, stars and opened pull requests of a few actors and repositories."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    kinds = ("PushEvent", "WatchEvent", "PullRequestEvent")
+    lines = []
+    for i in range(count):
+        at, actor, repo = start + timedelta(minutes=7 * i), f"replayer{i % 9}", f"topic/r{i % 5}"
+        line = event_line(kinds[i % 3], first + i, at, actor, repo, ids=IDS)
+        if kinds[i % 3] == "PullRequestEvent":
+            event = orjson.loads(line)
+            event["payload"] = {"action": "opened", "number": i, "pull_request": {"number": i}}
+            line = orjson.dumps(event)
+        lines.append(line)
+    return lines
+
+
+@pytest.fixture
+def admin(platform: Platform) -> Iterator[ClickHouseQueries]:
+    """The warehouse's ClickHouse interface as the admin (to damage it)."""
+    client = ClickHouseQueries.as_admin(platform.settings)
+    yield client
+    client.close()
+
+
+def _warehouse_day(admin: ClickHouseQueries, day: date) -> dict[str, Any]:
+    """Rows of ``day`` (all copies, and FINAL) and what every aggregate table says of it."""
+    on = {"day": day.isoformat()}
+    queries = {
+        "rows": "SELECT count() AS n FROM github_events WHERE toDate(created_at) = {day:Date}",
+        "final": "SELECT count() AS n FROM github_events FINAL "
+        "WHERE toDate(created_at) = {day:Date}",
+        "per_minute": "SELECT toString(minute) AS m, event_type, uniqExactMerge(events) AS n "
+        "FROM events_per_minute WHERE toDate(minute) = {day:Date} GROUP BY m, event_type "
+        "ORDER BY m, event_type",
+        "repos": "SELECT repo_name, event_type, uniqExactMerge(events) AS n, "
+        "uniqExactMerge(actors) AS a FROM repo_events_daily WHERE day = {day:Date} "
+        "GROUP BY repo_name, event_type ORDER BY repo_name, event_type",
+        "actors": "SELECT uniqExactMerge(actors) AS a, uniqExactMerge(events) AS n "
+        "FROM actors_daily WHERE day = {day:Date}",
+        "pulls": "SELECT repo_name, uniqExactMerge(prs_opened) AS n FROM pull_requests_daily "
+        "WHERE day = {day:Date} GROUP BY repo_name ORDER BY repo_name",
+        "first_seen": "SELECT actor_login, toString(min(first_seen)) AS f, sum(other_events) AS o "
+        "FROM actor_first_seen WHERE actor_login LIKE 'replayer%' GROUP BY actor_login "
+        "ORDER BY actor_login",
+    }
+    return {name: admin.select(sql, on) for name, sql in queries.items()}
+
+
+def _publish(platform: Platform, lines: list[bytes], label: str) -> None:
+    platform.publisher().publish_lines(lines, Provenance("gharchive", label, ""))
+
+
+def _finished(api: httpx.Client, replay_id: str) -> dict[str, Any]:
+    answer: dict[str, Any] = {}
+
+    def done() -> bool:
+        answer.update(api.get(f"/v1/topic-replays/{replay_id}").json())
+        return answer["status"] in ("done", "failed")
+
+    wait_for(done, timeout=60)
+    return answer
+
+
+def test_a_warehouse_replay_brings_back_a_deleted_day_exactly(
+    platform: Platform, api_client: httpx.Client, admin: ClickHouseQueries
+) -> None:
+    lines = _events(DAY, 120, first=0)
+    from_time = datetime.now(UTC)
+    _publish(platform, lines, "topic-replay-day")
+    wait_for(lambda: _warehouse_day(admin, DAY)["final"] == [{"n": len(lines)}])
+    to_time = datetime.now(UTC)
+    before = _warehouse_day(admin, DAY)
+    assert before["rows"] == [{"n": len(lines)}]
+    assert before["pulls"], "the aggregates hold the day"
+
+    admin.statement(
+        "ALTER TABLE github_events DELETE WHERE toDate(created_at) = {day:Date} "
+        "SETTINGS mutations_sync = 2",
+        {"day": DAY.isoformat()},
+    )
+    assert _warehouse_day(admin, DAY)["rows"] == [{"n": 0}]
+
+    auth = {"Authorization": f"Bearer {platform.settings.api_token}"}
+    body = {"store": "warehouse", "from_time": from_time.isoformat(),
+            "to_time": to_time.isoformat()}  # fmt: skip
+    started = api_client.post("/v1/topic-replays", json=body, headers=auth)
+    assert started.status_code == 202, started.text
+    assert started.json()["status"] in ("queued", "running")
+    live = _events(LIVE_DAY, 30, first=1000)  # the live pipeline goes on meanwhile
+    _publish(platform, live, "topic-replay-live")
+
+    finished = _finished(api_client, started.json()["id"])
+    assert finished["status"] == "done", finished["error"]
+    assert finished["warehouse_inserted"] == len(lines)
+    assert finished["warehouse_deleted"] == 0, "the day's rows were deleted beforehand"
+    assert DAY.isoformat() in finished["days"]
+    assert _warehouse_day(admin, DAY) == before, "counts and aggregates exactly as before"
+    wait_for(lambda: _warehouse_day(admin, LIVE_DAY)["final"] == [{"n": len(live)}])
+
+    replayer = platform.topic_replayer()
+    again = platform.topic_replays.create("warehouse", from_time, to_time)
+    record = run_recorded(platform.topic_replays, replayer, again)
+    assert record.status is JobStatus.DONE, record.error
+    assert (record.warehouse_deleted, record.warehouse_inserted) == (len(lines), len(lines))
+    assert _warehouse_day(admin, DAY) == before, "a second replay changes nothing"
+    assert _warehouse_day(admin, LIVE_DAY)["rows"] == [{"n": len(live)}]
+
+
+def test_a_lake_replay_of_an_hour_restores_deleted_events_once(
+    platform: Platform, tmp_path: Path
+) -> None:
+    start = LAKE_HOUR.start
+    lines = [
+        event_line(
+            ("PushEvent", "WatchEvent")[i % 2],
+            2000 + i,
+            start + timedelta(seconds=13 * i),
+            f"lake-replayer{i % 7}",
+            f"topic-replay/l{i % 4}",
+            ids=IDS,
+        )
+        for i in range(200)
+    ]
+    (tmp_path / f"{LAKE_HOUR}.json.gz").write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    source = open_archive(tmp_path)
+    from_time = datetime.now(UTC)
+    replay(platform, str(tmp_path), [LAKE_HOUR])
+    to_time = datetime.now(UTC)
+    table, store = platform.lake_table, platform.store
+    wait_for(lambda: verify_hour(table, store, source, LAKE_HOUR).ok)
+
+    table.table().delete(f"source_hour = '{LAKE_HOUR}' AND event_type = 'WatchEvent'")
+    damaged = verify_hour(table, store, source, LAKE_HOUR)
+    assert (damaged.missing, damaged.duplicates) == (100, 0)
+
+    request = TopicReplayRequest("lake", from_time, to_time)
+    record = platform.topic_replays.create(request.store, request.from_time, request.to_time)
+    done = run_recorded(platform.topic_replays, platform.topic_replayer(), record)
+    assert done.status is JobStatus.DONE, done.error
+    assert (done.lake_added, done.lake_present) == (100, 100)
+    repaired = verify_hour(table, store, source, LAKE_HOUR)
+    assert (repaired.missing, repaired.duplicates, repaired.unexpected) == (0, 0, 0)
+
+    version = table.version()
+    again = platform.topic_replays.create(request.store, request.from_time, request.to_time)
+    twice = run_recorded(platform.topic_replays, platform.topic_replayer(), again)
+    assert (twice.status, twice.lake_added, twice.lake_present) == (JobStatus.DONE, 0, 200)
+    assert table.version() == version, "nothing to add: no commit"
+    assert verify_hour(table, store, source, LAKE_HOUR).ok
+
+
+def test_a_range_the_topic_no_longer_holds_is_refused(
+    platform: Platform, api_client: httpx.Client
+) -> None:
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=400)
+    with pytest.raises(InvalidInputError, match=r"no longer on topic .* holds messages from"):
+        platform.topic_replayer().plan(TopicReplayRequest("both", long_ago, now))
+    auth = {"Authorization": f"Bearer {platform.settings.api_token}"}
+    body = {"store": "lake", "from_time": long_ago.isoformat(), "to_time": now.isoformat()}
+    refused = api_client.post("/v1/topic-replays", json=body, headers=auth)
+    assert refused.status_code == 422
+    assert "no longer on topic" in refused.json()["detail"]
+    unauthorized = api_client.post("/v1/topic-replays", json=body)
+    assert unauthorized.status_code == 401
+    assert api_client.get("/v1/topic-replays/nope").status_code == 404
