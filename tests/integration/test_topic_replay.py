@@ -18,11 +18,15 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from confluent_kafka import TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from ghlake.errors import InvalidInputError
 from ghlake.events.provenance import Provenance
 from ghlake.hours import Hour
 from ghlake.ingest.topic_replay import TopicReplayRequest, run_recorded
+from ghlake.kafka.producer import EventPublisher
+from ghlake.kafka.topics import ensure_topics, event_topics
 from ghlake.lake.verify import verify_hour
 from ghlake.ledger import JobStatus
 from ghlake.platform import Platform
@@ -83,7 +87,7 @@ def _warehouse_day(admin: ClickHouseQueries, day: date) -> dict[str, Any]:
         "FROM actor_first_seen WHERE actor_login LIKE 'replayer%' GROUP BY actor_login "
         "ORDER BY actor_login",
     }
-    return {name: admin.select(sql, on) for name, sql in queries.items()}
+    return {name: admin.select(sql, on if "{day" in sql else None) for name, sql in queries.items()}
 
 
 def _publish(platform: Platform, lines: list[bytes], label: str) -> None:
@@ -114,8 +118,7 @@ def test_a_warehouse_replay_brings_back_a_deleted_day_exactly(
     assert before["pulls"], "the aggregates hold the day"
 
     admin.statement(
-        "ALTER TABLE github_events DELETE WHERE toDate(created_at) = {day:Date} "
-        "SETTINGS mutations_sync = 2",
+        "DELETE FROM github_events WHERE toDate(created_at) = {day:Date}",
         {"day": DAY.isoformat()},
     )
     assert _warehouse_day(admin, DAY)["rows"] == [{"n": 0}]
@@ -189,18 +192,49 @@ def test_a_lake_replay_of_an_hour_restores_deleted_events_once(
     assert verify_hour(table, store, source, LAKE_HOUR).ok
 
 
-def test_a_range_the_topic_no_longer_holds_is_refused(
+def test_a_range_retention_has_cut_into_is_refused_with_the_earliest_time_held(
+    platform: Platform,
+) -> None:
+    topic = "topic-replay-retention"
+    kafka = platform.settings.kafka.model_copy(
+        update={"topic": topic, "dead_letter_topic": f"{topic}.dlq", "partitions": 1}
+    )
+    ensure_topics(kafka.bootstrap, event_topics(kafka))
+    before = datetime.now(UTC)
+    EventPublisher(kafka).publish_lines(
+        _events(DAY, 10, first=3000), Provenance("gharchive", "r", "")
+    )
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
+    for future in admin.delete_records([TopicPartition(kafka.topic, 0, 5)]).values():
+        future.result(timeout=30)  # as retention does: the log now starts at offset 5
+
+    trimmed = Platform(platform.settings.model_copy(update={"kafka": kafka}))
+    try:
+        replayer = trimmed.topic_replayer()
+        with pytest.raises(
+            InvalidInputError, match=r"no longer on topic .* holds messages from"
+        ) as refused:
+            replayer.plan(TopicReplayRequest("both", before, datetime.now(UTC)))
+        since = datetime.fromisoformat(
+            str(refused.value).split("holds messages from ")[1].split(" on ")[0]
+        )
+        assert since >= before
+        span = replayer.plan(TopicReplayRequest("lake", since, datetime.now(UTC) + timedelta(1)))
+        assert (span.starts, span.ends, span.messages) == ({0: 5}, {0: 10}, 5)
+    finally:
+        trimmed.close()
+
+
+def test_the_route_refuses_bad_ranges_and_callers_without_the_token(
     platform: Platform, api_client: httpx.Client
 ) -> None:
-    now = datetime.now(UTC)
-    long_ago = now - timedelta(days=400)
-    with pytest.raises(InvalidInputError, match=r"no longer on topic .* holds messages from"):
-        platform.topic_replayer().plan(TopicReplayRequest("both", long_ago, now))
+    now = datetime.now(UTC).isoformat()
     auth = {"Authorization": f"Bearer {platform.settings.api_token}"}
-    body = {"store": "lake", "from_time": long_ago.isoformat(), "to_time": now.isoformat()}
-    refused = api_client.post("/v1/topic-replays", json=body, headers=auth)
-    assert refused.status_code == 422
-    assert "no longer on topic" in refused.json()["detail"]
-    unauthorized = api_client.post("/v1/topic-replays", json=body)
-    assert unauthorized.status_code == 401
+    body = {"store": "lake", "from_time": now, "to_time": now}
+    reversed_range = api_client.post("/v1/topic-replays", json=body, headers=auth)
+    assert reversed_range.status_code == 422
+    assert "is empty" in reversed_range.json()["detail"]
+    assert api_client.post("/v1/topic-replays", json=body).status_code == 401
+    bad_store = api_client.post("/v1/topic-replays", json={**body, "store": "s3"}, headers=auth)
+    assert bad_store.status_code == 422
     assert api_client.get("/v1/topic-replays/nope").status_code == 404

@@ -217,6 +217,7 @@ class TopicReplayer:
         rebuild = self.warehouse_rebuild(f"topic_replay_{replay_id.replace('-', '')[:16]}", group)
         read_before = report.events
         try:
+            rebuild.drop()  # what an interrupted run of this replay left
             commit_group_offsets(bootstrap, group, span.topic, span.starts)
             rebuild.start_reading(spans)
             self._await(lagging(group), rebuild, report, read_before, notify)
@@ -239,7 +240,7 @@ class TopicReplayer:
         read_before: int,
         notify: Progress,
     ) -> None:
-        """Wait until the replay's group has passed the range; fail when it stalls."""
+        """Read batches until the replay's group has passed the range; fail when it stalls."""
         moved = time.monotonic()
         last: Mapping[int, int] = {}
         while lag := behind():
@@ -252,7 +253,7 @@ class TopicReplayer:
                     f"the warehouse's replay reader {rebuild.group} stalled "
                     f"{self.stall_seconds:.0f}s with partitions behind: {dict(lag)}"
                 )
-            time.sleep(0.5)
+            rebuild.read()
         report.events = read_before + rebuild.staged()
         notify(report)
 

@@ -5,8 +5,8 @@ broker maps a time to an offset per partition (``offsets_for_times``: the first
 message whose timestamp, the producer's create time, is at or after it), so a range
 ``[from_time, to_time)`` is, per partition, the offsets ``[start, end)``. The range
 must still be on the topic: when retention has already deleted messages of a
-partition newer than ``from_time``, or the topic begins after it, the range is
-refused with the earliest time it still holds.
+partition newer than ``from_time``, the range is refused with the earliest time from
+which the topic holds everything.
 
 :class:`RangeReader` reads a range in batches with a consumer group of its own and
 commits each batch's offsets when the caller has written it, so the group's lag
@@ -80,18 +80,15 @@ class TopicRange:
 
 
 def available_since(first: Mapping[int, tuple[int, datetime | None]]) -> datetime | None:
-    """The earliest time from which the topic holds every message, or None when it is empty.
+    """The earliest time from which the topic still holds every message; None: it lost none.
 
     ``first`` maps a partition to its low watermark and the timestamp of the message
-    there (None for an empty partition). A partition whose low watermark is above 0 lost
-    its older messages to retention, so it holds everything only from its first
-    message's time; and nothing is on the topic before its earliest message.
+    there (None for an empty partition). A partition whose low watermark is above 0
+    lost its older messages to retention, so it is whole only from its first message's
+    time on. (A partition retention emptied has no time to tell; it is left out.)
     """
-    times = [at for _, at in first.values() if at is not None]
-    if not times:
-        return None
     trimmed = [at for low, at in first.values() if at is not None and low > 0]
-    return max([min(times), *trimmed])
+    return max(trimmed, default=None)
 
 
 def _millis(moment: datetime) -> int:
@@ -151,11 +148,11 @@ def plan_range(
             for p in partitions
         }
         since = available_since(_first_messages(consumer, topic, marks, timeout))
-        if since is None or from_time < since:
-            held = f"it holds messages from {since.isoformat()} on" if since else "it is empty"
+        if since is not None and from_time < since:
             raise InvalidInputError(
                 f"the range starting {from_time.isoformat()} is no longer on topic {topic}: "
-                f"{held} (its retention is GHLAKE_KAFKA__RETENTION_MS)"
+                f"it holds messages from {since.isoformat()} on (retention: "
+                "GHLAKE_KAFKA__RETENTION_MS)"
             )
 
         def offsets_at(moment: datetime) -> dict[int, int]:

@@ -88,9 +88,14 @@ class ClickHouseQueries:
         """Rows of the named query ``name`` with ``params`` bound by the server."""
         return self.select(named_query(name), params, what=f"{name}: ")
 
-    def statement(self, sql: str, params: Mapping[str, object] | None = None) -> None:
-        """Run ``sql`` (DDL, ``INSERT ... SELECT``, a mutation) with ``params`` bound."""
-        self._raw(sql, params, None, "")
+    def statement(
+        self,
+        sql: str,
+        params: Mapping[str, object] | None = None,
+        settings: Mapping[str, object] | None = None,
+    ) -> None:
+        """Run ``sql`` (DDL, ``INSERT ... SELECT``, a delete) with ``params`` bound."""
+        self._raw(sql, params, None, "", settings)
 
     def select(
         self, sql: str, params: Mapping[str, object] | None = None, what: str = ""
@@ -100,10 +105,17 @@ class ClickHouseQueries:
         return [orjson.loads(line) for line in data.splitlines() if line]
 
     def _raw(
-        self, sql: str, params: Mapping[str, object] | None, fmt: str | None, what: str
+        self,
+        sql: str,
+        params: Mapping[str, object] | None,
+        fmt: str | None,
+        what: str,
+        settings: Mapping[str, object] | None = None,
     ) -> bytes:
         try:
-            return self.client.raw_query(sql, parameters=dict(params or {}), fmt=fmt)
+            return self.client.raw_query(
+                sql, parameters=dict(params or {}), settings=dict(settings or {}), fmt=fmt
+            )
         except OperationalError as exc:
             raise ClickHouseUnavailableError(
                 f"{what}the warehouse's ClickHouse interface failed: {exc}"

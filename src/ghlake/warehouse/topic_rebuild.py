@@ -2,25 +2,29 @@
 
 A topic replay of the warehouse (:mod:`ghlake.ingest.topic_replay`) reads a range of
 the events topic again, per partition the offsets ``[start, end)``. ClickHouse reads
-it itself: a Kafka engine table of the replay's own consumer group (its offsets set
-to the range's starts beforehand) and a copy of the pipeline's normalizing view
-(``clickhouse/pipeline/20_events_mv.sql``, the same text, so the same rows) that
-keeps only the range's messages and writes into a staging table shaped like
-``github_events``. Nothing of the live pipeline changes meanwhile.
+it itself, from a Kafka engine table of the replay's own consumer group (its offsets
+set to the range's starts beforehand): each :meth:`TopicRangeRebuild.read` is one
+``INSERT ... SELECT`` of the pipeline's normalizing query
+(``clickhouse/pipeline/20_events_mv.sql``, the same text, so the same rows) over the
+messages the table hands out, keeping the range's, into a staging table shaped like
+``github_events``; the group's offsets are committed after each. The table has no
+view on it, so it streams nothing by itself, and dropping it never waits on a
+consumer (chDB's streaming would hold the engine). The live pipeline goes on as is.
 
 Once the group has passed every end offset, :meth:`TopicRangeRebuild.replace`:
 
 1. notes the days and actors the range touches, in the old rows and the new ones;
 2. deletes the range's rows from ``github_events`` (by ``kafka_partition`` and
-   ``kafka_offset``: exactly the rows that came from those messages);
+   ``kafka_offset``: exactly the rows that came from those messages; a lightweight
+   ``DELETE``, synchronous: the rows are gone for every reader when it returns);
 3. inserts the staged rows into ``github_events``;
 4. rebuilds the aggregate tables fed by views on ``github_events`` for what was
    touched: their rows of those days (or actors) are deleted and computed again
    from ``github_events`` with the view's own query. Their states are distinct
    counts, so rows of the live pipeline that land in between fold in once.
 
-The range's offsets are integers read from the broker; they are written into the
-statements as such (the Kafka engine's view cannot take query parameters).
+The range's offsets are integers read from the broker, written into the statements
+as such.
 """
 
 from __future__ import annotations
@@ -96,35 +100,41 @@ class TopicRangeRebuild:
         self.staging = f"{db}.{name}"
         self.touched = f"{db}.{name}_touched"
         self.queue = f"{db}.{name}_queue"
-        self.view = f"{db}.{name}_mv"
+        self._read = ""
 
     def _reader_statements(self, spans: Spans) -> tuple[str, str]:
-        """The pipeline's Kafka table and normalizing view, renamed, for the replay's group."""
+        """The pipeline's Kafka table for the replay's group, and its normalizing query
+        reading that table (the range's messages only) into the staging table."""
         warehouse = self.settings.warehouse.model_copy(update={"consumer_group": self.group})
         rendered = render_pipeline(self.settings.model_copy(update={"warehouse": warehouse}))
-        db = self.settings.warehouse.database
+        live_queue = f"{self.settings.warehouse.database}.events_queue"
         queue = next(s for s in rendered.statements if "ENGINE = Kafka" in s)
-        view = next(s for s in rendered.statements if f"TO {self.events}" in s)
-        view = (
-            view.replace(f"{db}.events_queue_mv", self.view)
-            .replace(f"{db}.events_queue", self.queue)
-            .replace(f"TO {self.events}", f"TO {self.staging}")
+        queue = queue.replace(live_queue, self.queue).replace(
+            "kafka_format =", "kafka_commit_on_select = 1,\n    kafka_format ="
         )
-        view += f"\n  AND ({range_condition(spans, '_partition', '_offset')})"
-        return queue.replace(f"{db}.events_queue", self.queue), view
+        view = next(s for s in rendered.statements if f"TO {self.events} AS" in s)
+        normalize = view.split(f"TO {self.events} AS", 1)[1].replace(
+            f"FROM {live_queue}\n", f"FROM {self.queue}\n"
+        )
+        in_range = range_condition(spans, "_partition", "_offset")
+        return queue, f"INSERT INTO {self.staging}\n{normalize}\n  AND ({in_range})"
 
     def start_reading(self, spans: Spans) -> None:
-        """Create the staging table and the reader (the group's offsets are set already)."""
-        queue, view = self._reader_statements(spans)
+        """Create the staging table and the Kafka table (the group's offsets are set already)."""
+        queue, self._read = self._reader_statements(spans)
         self.clickhouse.statement(f"CREATE TABLE IF NOT EXISTS {self.staging} AS {self.events}")
         self.clickhouse.statement(queue)
-        self.clickhouse.statement(view)
         log.info("warehouse topic replay reading", extra={"group": self.group,
                  "staging": self.staging, "partitions": len(spans)})  # fmt: skip
 
+    def read(self) -> None:
+        """Stage the range's messages of one batch the Kafka table hands out (none: no-op)."""
+        self.clickhouse.statement(
+            self._read, settings={"stream_like_engine_allow_direct_select": 1}
+        )
+
     def stop_reading(self) -> None:
-        """Drop the reader (the view first: it holds the Kafka table)."""
-        self.clickhouse.statement(f"DROP VIEW IF EXISTS {self.view} SYNC")
+        """Drop the Kafka table."""
         self.clickhouse.statement(f"DROP TABLE IF EXISTS {self.queue} SYNC")
 
     def staged(self) -> int:
@@ -142,7 +152,7 @@ class TopicRangeRebuild:
             run(f"INSERT INTO {self.touched} SELECT DISTINCT toDate(created_at), actor_login "
                 f"FROM {source} {where}")  # fmt: skip
         deleted = self._count(f"SELECT count() AS n FROM {self.events} WHERE {in_range}")
-        run(f"ALTER TABLE {self.events} DELETE WHERE {in_range} SETTINGS mutations_sync = 2")
+        run(f"DELETE FROM {self.events} WHERE {in_range}")
         inserted = self.staged()
         run(f"INSERT INTO {self.events} SELECT * FROM {self.staging}")
         days = tuple(row["day"] for row in self.clickhouse.select(
@@ -183,9 +193,7 @@ class TopicRangeRebuild:
                 raise WarehouseError(f"the view into {target} does not read {self.events} once")
             source = f"FROM (SELECT * FROM {self.events} WHERE {in_events}) AS github_events"
             table = f"{db}.{target}"
-            self.clickhouse.statement(
-                f"ALTER TABLE {table} DELETE WHERE {in_target} SETTINGS mutations_sync = 2"
-            )
+            self.clickhouse.statement(f"DELETE FROM {table} WHERE {in_target}")
             self.clickhouse.statement(
                 f"INSERT INTO {table} {select.replace(f'FROM {self.events}', source)}"
             )
