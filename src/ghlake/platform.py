@@ -228,8 +228,8 @@ class Platform:
                 settings.kafka.topic, row_group_rows=settings.lake.row_group_rows,
             )  # fmt: skip
 
-        def warehouse_rebuild(name: str, group: str) -> TopicRangeRebuild:
-            return TopicRangeRebuild(ClickHouseQueries.as_admin(settings), settings, name, group)
+        def warehouse_rebuild(name: str) -> TopicRangeRebuild:
+            return TopicRangeRebuild(ClickHouseQueries.as_admin(settings), settings, name)
 
         return TopicReplayer(settings, lake_writer, warehouse_rebuild)
 

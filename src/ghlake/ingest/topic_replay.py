@@ -28,7 +28,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, get_args
@@ -37,8 +37,6 @@ from ghlake.errors import GhLakeError, InvalidInputError
 from ghlake.kafka.ranges import (
     RangeReader,
     TopicRange,
-    TopicRangeError,
-    commit_group_offsets,
     delete_group,
     group_offsets,
     plan_range,
@@ -117,24 +115,22 @@ class TopicReplayer:
     """Rebuilds the lake and/or the warehouse from a range of the events topic.
 
     ``lake_writer()`` builds the writer the lake's batches go through, and
-    ``warehouse_rebuild(name, group)`` the warehouse's objects of one replay, which
-    it closes (``Platform.topic_replayer`` wires both).
+    ``warehouse_rebuild(name)`` the warehouse's staging of one replay, which it
+    closes (``Platform.topic_replayer`` wires both).
     """
 
     def __init__(
         self,
         settings: Settings,
         lake_writer: Callable[[], LakeWriter],
-        warehouse_rebuild: Callable[[str, str], TopicRangeRebuild],
+        warehouse_rebuild: Callable[[str], TopicRangeRebuild],
         *,
         catch_up_seconds: float = 30,
-        stall_seconds: float = 120,
     ) -> None:
         self.settings = settings
         self.lake_writer = lake_writer
         self.warehouse_rebuild = warehouse_rebuild
         self.catch_up_seconds = catch_up_seconds
-        self.stall_seconds = stall_seconds
 
     @property
     def _bootstrap(self) -> str:
@@ -205,56 +201,29 @@ class TopicReplayer:
             return
         bootstrap, live = self._bootstrap, self.settings.warehouse.consumer_group
 
-        def lagging(group: str) -> Callable[[], dict[int, int]]:
-            def behind() -> dict[int, int]:
-                done = group_offsets(bootstrap, group, span.topic, sorted(spans))
-                return {p: end - done[p] for p, (_, end) in spans.items() if done[p] < end}
+        def behind() -> dict[int, int]:
+            done = group_offsets(bootstrap, live, span.topic, sorted(spans))
+            return {p: end - done[p] for p, (_, end) in spans.items() if done[p] < end}
 
-            return behind
-
-        self._wait_for_live("warehouse pipeline", lagging(live))
+        self._wait_for_live("warehouse pipeline", behind)
         group = f"ghlake-topic-replay-{replay_id}-warehouse"
-        rebuild = self.warehouse_rebuild(f"topic_replay_{replay_id.replace('-', '')[:16]}", group)
-        read_before = report.events
+        rebuild = self.warehouse_rebuild(f"topic_replay_{replay_id.replace('-', '')[:16]}")
+        reader = RangeReader(bootstrap, group, span)
         try:
-            rebuild.drop()  # what an interrupted run of this replay left
-            commit_group_offsets(bootstrap, group, span.topic, span.starts)
-            rebuild.start_reading(spans)
-            self._await(lagging(group), rebuild, report, read_before, notify)
-            rebuild.stop_reading()
-            delete_group(bootstrap, group)
+            rebuild.start()
+            for batch in reader.batches():
+                report.events += rebuild.stage(batch)
+                reader.commit(batch)
+                notify(report)
             replaced = rebuild.replace(spans)
         finally:
+            reader.close()
             rebuild.drop()
             rebuild.close()
+        delete_group(bootstrap, group)
         report.warehouse_deleted = replaced.deleted
         report.warehouse_inserted = replaced.inserted
         report.days = list(replaced.days)
-        notify(report)
-
-    def _await(
-        self,
-        behind: Callable[[], dict[int, int]],
-        rebuild: TopicRangeRebuild,
-        report: TopicReplayReport,
-        read_before: int,
-        notify: Progress,
-    ) -> None:
-        """Read batches until the replay's group has passed the range; fail when it stalls."""
-        moved = time.monotonic()
-        last: Mapping[int, int] = {}
-        while lag := behind():
-            if lag != last:
-                last, moved = lag, time.monotonic()
-                report.events = read_before + rebuild.staged()
-                notify(report)
-            elif time.monotonic() - moved > self.stall_seconds:
-                raise TopicRangeError(
-                    f"the warehouse's replay reader {rebuild.group} stalled "
-                    f"{self.stall_seconds:.0f}s with partitions behind: {dict(lag)}"
-                )
-            rebuild.read()
-        report.events = read_before + rebuild.staged()
         notify(report)
 
 

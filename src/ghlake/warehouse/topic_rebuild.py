@@ -1,17 +1,18 @@
 """Replacing the warehouse's rows of a topic range, so that nothing is counted twice.
 
 A topic replay of the warehouse (:mod:`ghlake.ingest.topic_replay`) reads a range of
-the events topic again, per partition the offsets ``[start, end)``. ClickHouse reads
-it itself, from a Kafka engine table of the replay's own consumer group (its offsets
-set to the range's starts beforehand): each :meth:`TopicRangeRebuild.read` is one
-``INSERT ... SELECT`` of the pipeline's normalizing query
-(``clickhouse/pipeline/20_events_mv.sql``, the same text, so the same rows) over the
-messages the table hands out, keeping the range's, into a staging table shaped like
-``github_events``; the group's offsets are committed after each. The table has no
-view on it, so it streams nothing by itself, and dropping it never waits on a
-consumer (chDB's streaming would hold the engine). The live pipeline goes on as is.
+the events topic again, per partition the offsets ``[start, end)``, and hands each
+batch of messages to :meth:`TopicRangeRebuild.stage`: one ``INSERT ... SELECT`` of the
+pipeline's normalizing query (``clickhouse/pipeline/20_events_mv.sql``, the same text,
+so the same rows) over the batch, into a staging table shaped like ``github_events``.
+The messages travel hex-encoded in the statement itself (``format(JSONEachRow,
+...)``): the ClickHouse interface takes no inline INSERT data, and a statement is at
+most ``max_query_size`` (256 KiB), so batches are cut to fit. (A Kafka engine table of
+the replay's own would read the range inside ClickHouse, but dropping one can hang
+chDB's engine in ``rd_kafka_consumer_close``, ClickHouse issue 100511.) The live
+pipeline goes on as is.
 
-Once the group has passed every end offset, :meth:`TopicRangeRebuild.replace`:
+Once the range is staged, :meth:`TopicRangeRebuild.replace`:
 
 1. notes the days and actors the range touches, in the old rows and the new ones;
 2. deletes the range's rows from ``github_events`` (by ``kafka_partition`` and
@@ -23,16 +24,19 @@ Once the group has passed every end offset, :meth:`TopicRangeRebuild.replace`:
    from ``github_events`` with the view's own query. Their states are distinct
    counts, so rows of the live pipeline that land in between fold in once.
 
-The range's offsets are integers read from the broker, written into the statements
-as such.
+The range's offsets are integers read from the broker, and the staged messages
+hex text, written into the statements as such. (Hex, not base64: this chDB has no
+``base64Decode``; a message longer than about 90 KB does not fit a statement.)
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+import orjson
 
 from ghlake.errors import WarehouseError
 from ghlake.settings import Settings
@@ -55,6 +59,13 @@ AGGREGATE_SCOPES: dict[str, tuple[str, str]] = {
     "pull_requests_daily": ("day IN {days}", "toDate(created_at) IN {days}"),
     "actor_first_seen": ("actor_login IN {actors}", "actor_login IN {actors}"),
 }
+
+# A batch of messages as the Kafka engine's virtual columns the normalizing query reads.
+_BATCH = (
+    "SELECT unhex(m) AS message, n AS header_names, v AS header_values, "
+    "p AS _partition, o AS _offset, '' AS _error FROM format(JSONEachRow, "
+    "'m String, n Array(String), v Array(String), p UInt16, o UInt64', '{batch}')"
+)
 
 _MV_TARGET = re.compile(r"^CREATE MATERIALIZED VIEW \S+ TO (\S+?)\.(\S+) ")
 
@@ -80,62 +91,73 @@ class RebuildReport:
 
 
 class TopicRangeRebuild:
-    """One topic replay's objects in the warehouse and the replacement of its range.
+    """One topic replay's staging table in the warehouse and the replacement of its range.
 
-    ``name`` (letters, digits, ``_``) names the staging table and its Kafka reader;
-    ``group`` is the consumer group the reader uses. The rebuild owns ``clickhouse``
-    (an admin's client) and closes it in :meth:`close`.
+    ``name`` (letters, digits, ``_``) names the staging table. The rebuild owns
+    ``clickhouse`` (an admin's client) and closes it in :meth:`close`.
     """
 
     def __init__(
-        self, clickhouse: ClickHouseQueries, settings: Settings, name: str, group: str
+        self,
+        clickhouse: ClickHouseQueries,
+        settings: Settings,
+        name: str,
+        max_statement_bytes: int = 180_000,
     ) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
             raise WarehouseError(f"{name!r} is not a staging table name")
         self.clickhouse = clickhouse
         self.settings = settings
-        self.group = group
+        self.max_statement_bytes = max_statement_bytes
         db = settings.warehouse.database
         self.events = f"{db}.github_events"
         self.staging = f"{db}.{name}"
         self.touched = f"{db}.{name}_touched"
-        self.queue = f"{db}.{name}_queue"
-        self._read = ""
+        self._insert = self._staging_insert()
 
-    def _reader_statements(self, spans: Spans) -> tuple[str, str]:
-        """The pipeline's Kafka table for the replay's group, and its normalizing query
-        reading that table (the range's messages only) into the staging table."""
-        warehouse = self.settings.warehouse.model_copy(update={"consumer_group": self.group})
-        rendered = render_pipeline(self.settings.model_copy(update={"warehouse": warehouse}))
-        live_queue = f"{self.settings.warehouse.database}.events_queue"
-        queue = next(s for s in rendered.statements if "ENGINE = Kafka" in s)
-        queue = queue.replace(live_queue, self.queue).replace(
-            "kafka_format =", "kafka_commit_on_select = 1,\n    kafka_format ="
-        )
+    def _staging_insert(self) -> str:
+        """The pipeline's normalizing query over a batch (``{batch}``) into the staging table."""
+        rendered = render_pipeline(self.settings)
         view = next(s for s in rendered.statements if f"TO {self.events} AS" in s)
-        normalize = view.split(f"TO {self.events} AS", 1)[1].replace(
-            f"FROM {live_queue}\n", f"FROM {self.queue}\n"
+        live_queue = f"{self.settings.warehouse.database}.events_queue"
+        normalize = (
+            view.split(f"TO {self.events} AS", 1)[1]
+            .replace("_headers.name", "header_names")
+            .replace("_headers.value", "header_values")
+            .replace(f"FROM {live_queue}\n", f"FROM ({_BATCH})\n")
         )
-        in_range = range_condition(spans, "_partition", "_offset")
-        return queue, f"INSERT INTO {self.staging}\n{normalize}\n  AND ({in_range})"
+        return f"INSERT INTO {self.staging}\n{normalize}"
 
-    def start_reading(self, spans: Spans) -> None:
-        """Create the staging table and the Kafka table (the group's offsets are set already)."""
-        queue, self._read = self._reader_statements(spans)
-        self.clickhouse.statement(f"CREATE TABLE IF NOT EXISTS {self.staging} AS {self.events}")
-        self.clickhouse.statement(queue)
-        log.info("warehouse topic replay reading", extra={"group": self.group,
-                 "staging": self.staging, "partitions": len(spans)})  # fmt: skip
+    def start(self) -> None:
+        """Create the staging table (what an interrupted run left is dropped first)."""
+        self.drop()
+        self.clickhouse.statement(f"CREATE TABLE {self.staging} AS {self.events}")
 
-    def read(self) -> None:
-        """Stage the range's messages of one batch the Kafka table hands out (none: no-op)."""
-        self.clickhouse.statement(
-            self._read, settings={"stream_like_engine_allow_direct_select": 1}
-        )
+    def stage(self, messages: Iterable[tuple[int, int, bytes, Mapping[str, bytes | None]]]) -> int:
+        """Normalize ``(partition, offset, value, headers)`` messages into the staging table.
 
-    def stop_reading(self) -> None:
-        """Drop the Kafka table."""
-        self.clickhouse.statement(f"DROP TABLE IF EXISTS {self.queue} SYNC")
+        Returns the messages sent; they go in statements of at most ``max_statement_bytes``.
+        """
+        sent, size = 0, 0
+        rows: list[bytes] = []
+        for partition, offset, value, headers in messages:
+            names = sorted(headers)
+            row = orjson.dumps({
+                "m": value.hex(), "n": names,
+                "v": [(headers[k] or b"").decode("utf-8", "replace") for k in names],
+                "p": partition, "o": offset,
+            })  # fmt: skip
+            if rows and size + len(row) > self.max_statement_bytes:
+                sent += self._stage(rows)
+                rows, size = [], 0
+            rows.append(row)
+            size += len(row) + 1
+        return sent + (self._stage(rows) if rows else 0)
+
+    def _stage(self, rows: list[bytes]) -> int:
+        data = b"\n".join(rows).decode().replace("\\", "\\\\").replace("'", "\\'")
+        self.clickhouse.statement(self._insert.replace("{batch}", data))
+        return len(rows)
 
     def staged(self) -> int:
         """Rows staged so far."""
@@ -206,6 +228,5 @@ class TopicRangeRebuild:
 
     def drop(self) -> None:
         """Drop everything of this replay in the warehouse."""
-        self.stop_reading()
         for table in (self.staging, self.touched):
             self.clickhouse.statement(f"DROP TABLE IF EXISTS {table} SYNC")
