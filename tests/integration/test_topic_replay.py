@@ -98,10 +98,15 @@ def _finished(api: httpx.Client, replay_id: str) -> dict[str, Any]:
     answer: dict[str, Any] = {}
 
     def done() -> bool:
-        answer.update(api.get(f"/v1/topic-replays/{replay_id}").json())
+        response = api.get(f"/v1/topic-replays/{replay_id}")
+        assert response.status_code == 200, response.text
+        answer.update(response.json())
         return answer["status"] in ("done", "failed")
 
-    wait_for(done, timeout=60)
+    try:
+        wait_for(done, timeout=60)
+    except AssertionError as exc:
+        raise AssertionError(f"topic replay {replay_id} did not finish: {answer}") from exc
     return answer
 
 

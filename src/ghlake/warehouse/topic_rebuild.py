@@ -229,4 +229,4 @@ class TopicRangeRebuild:
     def drop(self) -> None:
         """Drop everything of this replay in the warehouse."""
         for table in (self.staging, self.touched):
-            self.clickhouse.statement(f"DROP TABLE IF EXISTS {table} SYNC")
+            self.clickhouse.statement(f"DROP TABLE IF EXISTS {table}")
