@@ -42,14 +42,14 @@ LAKE_HOUR = Hour.parse("2018-07-16-9")
 IDS = (9_500_000_000, 70_000_000, 99_000_000)
 
 
-def _events(day: date, count: int, first: int) -> list[bytes]:
+def _events(day: date, count: int, first: int, actor: str = "replayer") -> list[bytes]:
     """``count`` pushes, stars and opened pull requests of a few actors and repositories."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     kinds = ("PushEvent", "WatchEvent", "PullRequestEvent")
     lines = []
     for i in range(count):
-        at, actor, repo = start + timedelta(minutes=7 * i), f"replayer{i % 9}", f"topic/r{i % 5}"
-        line = event_line(kinds[i % 3], first + i, at, actor, repo, ids=IDS)
+        at, login, repo = start + timedelta(minutes=7 * i), f"{actor}{i % 9}", f"topic/r{i % 5}"
+        line = event_line(kinds[i % 3], first + i, at, login, repo, ids=IDS)
         if kinds[i % 3] == "PullRequestEvent":
             event = orjson.loads(line)
             event["payload"] = {"action": "opened", "number": i, "pull_request": {"number": i}}
@@ -134,7 +134,7 @@ def test_a_warehouse_replay_brings_back_a_deleted_day_exactly(
     started = api_client.post("/v1/topic-replays", json=body, headers=auth)
     assert started.status_code == 202, started.text
     assert started.json()["status"] in ("queued", "running")
-    live = _events(LIVE_DAY, 30, first=1000)  # the live pipeline goes on meanwhile
+    live = _events(LIVE_DAY, 30, first=1000, actor="live-")  # the live pipeline goes on meanwhile
     _publish(platform, live, "topic-replay-live")
 
     finished = _finished(api_client, started.json()["id"])
