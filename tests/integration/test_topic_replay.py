@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from confluent_kafka import TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from ghlake.errors import InvalidInputError
@@ -212,6 +212,12 @@ def test_a_range_retention_has_cut_into_is_refused_with_the_earliest_time_held(
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
     for future in admin.delete_records([TopicPartition(kafka.topic, 0, 5)]).values():
         future.result(timeout=30)  # as retention does: the log now starts at offset 5
+    watermarks = Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": "retention-test"})
+    try:
+        low = TopicPartition(kafka.topic, 0)
+        wait_for(lambda: watermarks.get_watermark_offsets(low, timeout=10)[0] == 5, timeout=30)
+    finally:
+        watermarks.close()
 
     trimmed = Platform(platform.settings.model_copy(update={"kafka": kafka}))
     try:

@@ -393,9 +393,10 @@ class LakeWriter:
         return self._commit_files(batch, offsets, {})
 
     def _commit_files(
-        self, batch: PreparedBatch, offsets: Mapping[int, int], metadata: Mapping[str, str]
+        self, batch: PreparedBatch, offsets: Mapping[int, int], extra: Mapping[str, str]
     ) -> int:
-        """One Delta commit of the batch's files, ``offsets`` as the partitions' versions."""
+        """One Delta commit of the batch's files, ``offsets`` as the partitions' versions
+        and ``extra`` in its metadata."""
         now = int(time.time() * 1000)
         actions = [
             AddAction(f.path, f.size, {PARTITION_COLUMN: _date_of(f.path)}, now, True, f.stats)
@@ -408,7 +409,7 @@ class LakeWriter:
             ).decode(),
             "ghlake.duplicates_dropped": str(batch.duplicates),
             "ghlake.writer": self.writer_id,
-            **metadata,
+            **extra,
         }
         try:
             version = self.table.commit(actions, offsets, self.topic, metadata)
