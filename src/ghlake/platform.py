@@ -20,6 +20,7 @@ from ghlake.ingest.jobs import ReplayJobs
 from ghlake.ingest.live import LiveIngest
 from ghlake.ingest.reconcile import Reconciler
 from ghlake.ingest.replay import Replayer
+from ghlake.ingest.topic_replay import TopicReplayer, TopicReplayJobs
 from ghlake.kafka.producer import EventPublisher
 from ghlake.lake.consumer import LakeConsumer
 from ghlake.lake.sink import LakeMetrics, LakeSink
@@ -27,6 +28,7 @@ from ghlake.lake.store import ObjectStore
 from ghlake.lake.table import LakeTable
 from ghlake.lake.writer import LakeWriter, WrittenFile
 from ghlake.ledger import Ledger
+from ghlake.ledger.topic_replays import TopicReplayLog
 from ghlake.metabase.client import MetabaseClient
 from ghlake.metabase.content import load_content
 from ghlake.metabase.provision import Provisioner, WarehouseConnection
@@ -38,6 +40,7 @@ from ghlake.warehouse.clickhouse import ClickHouseQueries
 from ghlake.warehouse.client import WarehouseClient
 from ghlake.warehouse.engine import ChdbEngine
 from ghlake.warehouse.service import WarehouseService
+from ghlake.warehouse.topic_rebuild import TopicRangeRebuild
 
 __all__ = ["Platform"]
 
@@ -208,3 +211,33 @@ class Platform:
     def reconciler(self) -> Reconciler:
         """Counts per hour in the ledger, the lake and the warehouse."""
         return Reconciler(self.ledger, self.lake_table, self.store, self.warehouse)
+
+    # Replaying the topic
+
+    def topic_replayer(self) -> TopicReplayer:
+        """Rebuilds the lake or the warehouse from a time range of the topic.
+
+        The lake's batches go through a writer of their own; the warehouse's range is
+        replaced through its ClickHouse interface as the admin.
+        """
+        settings = self.settings
+
+        def lake_writer() -> LakeWriter:
+            return LakeWriter(
+                ObjectStore.from_settings(settings), LakeTable.from_settings(settings),
+                settings.kafka.topic, row_group_rows=settings.lake.row_group_rows,
+            )  # fmt: skip
+
+        def warehouse_rebuild(name: str) -> TopicRangeRebuild:
+            return TopicRangeRebuild(ClickHouseQueries.as_admin(settings), settings, name)
+
+        return TopicReplayer(settings, lake_writer, warehouse_rebuild)
+
+    @cached_property
+    def topic_replays(self) -> TopicReplayLog:
+        """The ledger's record of topic replays."""
+        return TopicReplayLog(self.ledger)
+
+    def topic_replay_jobs(self) -> TopicReplayJobs:
+        """The API's queue of topic replays, kept in the ledger."""
+        return TopicReplayJobs(self.topic_replays, self.topic_replayer())

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ghlake import __version__
 from ghlake.api.routes import archive, health, reconcile, replays, warehouse
+from ghlake.api.routes import topic_replays as topic_replay_routes
 from ghlake.errors import GhLakeError, http_status
 from ghlake.platform import Platform
 from ghlake.settings import Settings
@@ -47,10 +48,13 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.platform, app.state.jobs = platform, jobs
         app.state.registry, app.state.gauges = registry, gauges
         jobs.start()
+        app.state.topic_replays = topic_replays = platform.topic_replay_jobs()
+        topic_replays.start()
         try:
             yield
         finally:
             jobs.stop()
+            topic_replays.stop()
             platform.close()
 
     app = FastAPI(
@@ -81,5 +85,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(replays.router)
     app.include_router(reconcile.router)
     app.include_router(warehouse.router)
+    app.include_router(topic_replay_routes.router)
     app.include_router(archive.router)  # last: its mirror route matches /{hour}.json.gz
     return app

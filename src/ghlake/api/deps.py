@@ -8,9 +8,10 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ghlake.ingest.jobs import ReplayJobs
+from ghlake.ingest.topic_replay import TopicReplayJobs
 from ghlake.platform import Platform
 
-__all__ = ["JobsDep", "PlatformDep", "TokenDep"]
+__all__ = ["JobsDep", "PlatformDep", "TokenDep", "TopicReplaysDep"]
 
 _bearer = HTTPBearer(auto_error=False, description="GHLAKE_API__TOKEN")
 
@@ -41,3 +42,11 @@ def _token(
 PlatformDep = Annotated[Platform, Depends(_platform)]
 JobsDep = Annotated[ReplayJobs, Depends(_jobs)]
 TokenDep = Annotated[None, Depends(_token)]
+
+
+def _topic_replays(request: Request) -> TopicReplayJobs:
+    replays: TopicReplayJobs = request.app.state.topic_replays
+    return replays
+
+
+TopicReplaysDep = Annotated[TopicReplayJobs, Depends(_topic_replays)]

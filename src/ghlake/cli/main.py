@@ -20,6 +20,7 @@ from ghlake.cli.common import console, err_console, load_platform, new_progress
 from ghlake.cli.lake import lake_app, worker
 from ghlake.cli.metabase import metabase_app
 from ghlake.cli.poll import poll
+from ghlake.cli.topic_replay import replay_topic
 from ghlake.cli.warehouse import warehouse_app
 from ghlake.errors import GhLakeError
 from ghlake.hours import Hour, hour_range
@@ -45,6 +46,7 @@ app.add_typer(api_app, name="api")
 app.add_typer(metabase_app, name="metabase")
 app.command("worker")(worker)
 app.command("poll")(poll)
+app.command("replay-topic")(replay_topic)
 
 _debug = {"on": False}
 

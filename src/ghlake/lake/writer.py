@@ -389,12 +389,19 @@ class LakeWriter:
                  if current[p.partition] >= p.first}  # fmt: skip
         if taken:
             raise BatchAbandonedError(f"another writer committed offsets of partitions {taken}")
+        offsets = {p.partition: p.last for p in batch.partitions}
+        return self._commit_files(batch, offsets, {})
+
+    def _commit_files(
+        self, batch: PreparedBatch, offsets: Mapping[int, int], extra: Mapping[str, str]
+    ) -> int:
+        """One Delta commit of the batch's files, ``offsets`` as the partitions' versions
+        and ``extra`` in its metadata."""
         now = int(time.time() * 1000)
         actions = [
             AddAction(f.path, f.size, {PARTITION_COLUMN: _date_of(f.path)}, now, True, f.stats)
             for f in batch.files
         ]
-        offsets = {p.partition: p.last for p in batch.partitions}
         metadata = {
             SOURCE_HOURS_KEY: orjson.dumps(dict(sorted(batch.source_hours.items()))).decode(),
             "ghlake.offsets": orjson.dumps(
@@ -402,6 +409,7 @@ class LakeWriter:
             ).decode(),
             "ghlake.duplicates_dropped": str(batch.duplicates),
             "ghlake.writer": self.writer_id,
+            **extra,
         }
         try:
             version = self.table.commit(actions, offsets, self.topic, metadata)
@@ -422,3 +430,20 @@ class LakeWriter:
         return BatchResult(
             batch.files, batch.dead_letters, batch.skipped, batch.duplicates, version
         )
+
+    def write_replayed(self, records: Sequence[SourceRecord], replay: str) -> BatchResult:
+        """A topic replay's batch: the events the table lacks, in one commit without offsets.
+
+        The records were read again from the topic, at or below the offsets the live
+        writer stored, so step 2 skips no offset and the partitions' transactions stay
+        as they are: the identity check alone decides, and every event the table holds
+        already is dropped (:attr:`BatchResult.duplicates`). Records that are not events
+        come back as dead letters; the live writer published them when it first read
+        them. The commit names the replay (``ghlake.topic_replay``).
+        """
+        batch = self.prepare(records, {})
+        if not batch.files:
+            return BatchResult((), batch.dead_letters, 0, batch.duplicates, None)
+        self.upload(batch)
+        version = self._commit_files(batch, {}, {"ghlake.topic_replay": replay})
+        return BatchResult(batch.files, batch.dead_letters, 0, batch.duplicates, version)

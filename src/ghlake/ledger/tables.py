@@ -15,7 +15,7 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["hours", "jobs", "metadata", "polls"]
+__all__ = ["hours", "jobs", "metadata", "polls", "topic_replays"]
 
 metadata = MetaData()
 
@@ -76,6 +76,28 @@ jobs = Table(
     Column("published", BigInteger, nullable=False, default=0),
     Column("dead_lettered", BigInteger, nullable=False, default=0),
     Column("current_hour", String(16)),
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Topic replays (rebuilding the lake or the warehouse from the retained topic), started
+# through the API or the CLI; they survive a restart of the API.
+topic_replays = Table(
+    "topic_replays",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("status", String(16), nullable=False, index=True),  # a JobStatus
+    Column("store", String(16), nullable=False),  # lake, warehouse or both
+    Column("from_time", DateTime(timezone=True), nullable=False),
+    Column("to_time", DateTime(timezone=True), nullable=False),
+    Column("messages", BigInteger, nullable=False, default=0),  # in the range, all partitions
+    Column("events", BigInteger, nullable=False, default=0),  # read from the range so far
+    Column("lake_added", BigInteger, nullable=False, default=0),  # events the lake lacked
+    Column("lake_present", BigInteger, nullable=False, default=0),  # held already: not added
+    Column("warehouse_deleted", BigInteger, nullable=False, default=0),  # the range's old rows
+    Column("warehouse_inserted", BigInteger, nullable=False, default=0),  # rows read again
+    Column("days", JSON, nullable=False, default=list),  # days whose aggregates were rebuilt
     Column("error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

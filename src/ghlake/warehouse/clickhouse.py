@@ -53,6 +53,16 @@ class ClickHouseQueries:
             warehouse.analyst_password.get_secret_value(), warehouse.database,
         )  # fmt: skip
 
+    @classmethod
+    def as_admin(cls, settings: Settings) -> ClickHouseQueries:
+        """The warehouse service's interface, as the admin (statements that write)."""
+        warehouse = settings.warehouse
+        assert warehouse.admin_password is not None
+        return cls(
+            warehouse.host, warehouse.http_port, warehouse.admin_user,
+            warehouse.admin_password.get_secret_value(), warehouse.database,
+        )  # fmt: skip
+
     @property
     def client(self) -> Client:
         """The clickhouse-connect client (connected on first use)."""
@@ -76,16 +86,42 @@ class ClickHouseQueries:
 
     def rows(self, name: str, params: Mapping[str, object]) -> list[dict[str, Any]]:
         """Rows of the named query ``name`` with ``params`` bound by the server."""
-        sql = named_query(name)
+        return self.select(named_query(name), params, what=f"{name}: ")
+
+    def statement(
+        self,
+        sql: str,
+        params: Mapping[str, object] | None = None,
+        settings: Mapping[str, object] | None = None,
+    ) -> None:
+        """Run ``sql`` (DDL, ``INSERT ... SELECT``, a delete) with ``params`` bound."""
+        self._raw(sql, params, None, "", settings)
+
+    def select(
+        self, sql: str, params: Mapping[str, object] | None = None, what: str = ""
+    ) -> list[dict[str, Any]]:
+        """Rows of ``sql`` with ``params`` bound by the server."""
+        data = self._raw(sql, params, "JSONEachRow", what)
+        return [orjson.loads(line) for line in data.splitlines() if line]
+
+    def _raw(
+        self,
+        sql: str,
+        params: Mapping[str, object] | None,
+        fmt: str | None,
+        what: str,
+        settings: Mapping[str, object] | None = None,
+    ) -> bytes:
         try:
-            data = self.client.raw_query(sql, parameters=dict(params), fmt="JSONEachRow")
+            return self.client.raw_query(
+                sql, parameters=dict(params or {}), settings=dict(settings or {}), fmt=fmt
+            )
         except OperationalError as exc:
             raise ClickHouseUnavailableError(
-                f"{name}: the warehouse's ClickHouse interface failed: {exc}"
+                f"{what}the warehouse's ClickHouse interface failed: {exc}"
             ) from exc
         except DatabaseError as exc:
             raise _translated(exc) from exc
-        return [orjson.loads(line) for line in data.splitlines() if line]
 
     def close(self) -> None:
         """Close the connection pool."""
