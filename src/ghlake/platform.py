@@ -15,12 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cached_property
+from typing import Any
 
 from ghlake.ingest.jobs import ReplayJobs
 from ghlake.ingest.live import LiveIngest
 from ghlake.ingest.reconcile import Reconciler
 from ghlake.ingest.replay import Replayer
 from ghlake.kafka.producer import EventPublisher
+from ghlake.lag.broker import BrokerOffsets
+from ghlake.lag.evaluator import Window
+from ghlake.lag.monitor import LagMonitor
 from ghlake.lake.consumer import LakeConsumer
 from ghlake.lake.sink import LakeMetrics, LakeSink
 from ghlake.lake.store import ObjectStore
@@ -37,6 +41,7 @@ from ghlake.sources.live import EventsApiClient, LiveConfig, LivePoller
 from ghlake.warehouse.clickhouse import ClickHouseQueries
 from ghlake.warehouse.client import WarehouseClient
 from ghlake.warehouse.engine import ChdbEngine
+from ghlake.warehouse.queries import KAFKA_CONSUMERS
 from ghlake.warehouse.service import WarehouseService
 
 __all__ = ["Platform"]
@@ -208,3 +213,18 @@ class Platform:
     def reconciler(self) -> Reconciler:
         """Counts per hour in the ledger, the lake and the warehouse."""
         return Reconciler(self.ledger, self.lake_table, self.store, self.warehouse)
+
+    # Watching it run
+
+    def lag_monitor(self) -> LagMonitor:
+        """A monitor of every consumer group on the broker (the caller stops it)."""
+        lag = self.settings.lag
+        return LagMonitor(
+            BrokerOffsets(self.settings.kafka.bootstrap),
+            Window(lag.window_samples, lag.stop_after_seconds),
+            inactive_after=lag.inactive_after_seconds,
+        )
+
+    def kafka_engine_consumers(self) -> list[dict[str, Any]]:
+        """The warehouse's Kafka engine consumers, as ClickHouse reports them."""
+        return self.warehouse.query(KAFKA_CONSUMERS)

@@ -56,6 +56,7 @@ __all__ = [
     "EVENT_TYPE_COUNTS",
     "INGEST_ERRORS",
     "INGEST_PROGRESS",
+    "KAFKA_CONSUMERS",
     "METRICS",
     "PULL_REQUESTS_DAILY",
     "REPOSITORY_ACTIVITY",
@@ -406,6 +407,10 @@ TABLE_ROWS = Query(
     "table_rows", "rows per warehouse table (parts on disk), for health and metrics",
     dict[str, Any],
 )  # fmt: skip
+KAFKA_CONSUMERS = Query(
+    "kafka_consumers", "the Kafka engine's consumers as ClickHouse sees them (lag cross-check)",
+    dict[str, Any],
+)  # fmt: skip
 
 CATALOGUE: dict[str, Query[Any]] = {
     q.name: q
@@ -413,5 +418,6 @@ CATALOGUE: dict[str, Query[Any]] = {
         EVENT_TYPE_COUNTS, EVENTS_PER_MINUTE, TOP_REPOSITORIES, TOP_REPOSITORIES_PULL_REQUESTS,
         REPOSITORY_ACTIVITY, TRENDING_REPOSITORIES, ACTOR_ACTIVITY, ACTIVE_ACTORS,
         PULL_REQUESTS_DAILY, INGEST_PROGRESS, INGEST_ERRORS, COUNTS_BY_SOURCE_HOUR, TABLE_ROWS,
+        KAFKA_CONSUMERS,
     )
 }  # fmt: skip
