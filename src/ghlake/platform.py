@@ -23,6 +23,7 @@ from ghlake.ingest.reconcile import Reconciler
 from ghlake.ingest.replay import Replayer
 from ghlake.kafka.producer import EventPublisher
 from ghlake.lag.broker import BrokerOffsets
+from ghlake.lag.client import LagClient
 from ghlake.lag.evaluator import Window
 from ghlake.lag.monitor import LagMonitor
 from ghlake.lake.consumer import LakeConsumer
@@ -224,6 +225,10 @@ class Platform:
             Window(lag.window_samples, lag.stop_after_seconds),
             inactive_after=lag.inactive_after_seconds,
         )
+
+    def lag_client(self) -> LagClient:
+        """The lag report of the API's monitor (for the CLI and tools)."""
+        return LagClient(self.settings.api.url)
 
     def kafka_engine_consumers(self) -> list[dict[str, Any]]:
         """The warehouse's Kafka engine consumers, as ClickHouse reports them."""

@@ -233,8 +233,6 @@ class PrometheusSettings(BaseModel):
     port: int = Field(9090, ge=1, le=65535)
     scrape_interval_seconds: int = Field(5, ge=1, le=300)
     retention: str = "15d"
-    # The alert rules' threshold: a group this many seconds behind for five minutes.
-    lag_seconds_alert: int = Field(300, ge=1)
 
     @property
     def url(self) -> str:

@@ -16,8 +16,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ghlake import __version__
-from ghlake.api.routes import archive, health, reconcile, replays, warehouse
+from ghlake.api.routes import archive, health, lag, reconcile, replays, warehouse
 from ghlake.errors import GhLakeError, http_status
+from ghlake.lag.metrics import LagCollector
 from ghlake.platform import Platform
 from ghlake.settings import Settings
 
@@ -47,9 +48,15 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.platform, app.state.jobs = platform, jobs
         app.state.registry, app.state.gauges = registry, gauges
         jobs.start()
+        app.state.lag_monitor = monitor = platform.lag_monitor()
+        collector = LagCollector(lambda: monitor.report)
+        registry.register(collector)
+        monitor.start(settings.lag.interval_seconds)
         try:
             yield
         finally:
+            monitor.close()
+            registry.unregister(collector)
             jobs.stop()
             platform.close()
 
@@ -81,5 +88,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(replays.router)
     app.include_router(reconcile.router)
     app.include_router(warehouse.router)
+    app.include_router(lag.router)
     app.include_router(archive.router)  # last: its mirror route matches /{hour}.json.gz
     return app

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from ghlake.cli.api import api_app
 from ghlake.cli.common import console, err_console, load_platform, new_progress
+from ghlake.cli.lag import lag
 from ghlake.cli.lake import lake_app, worker
 from ghlake.cli.metabase import metabase_app
 from ghlake.cli.poll import poll
@@ -45,6 +46,7 @@ app.add_typer(api_app, name="api")
 app.add_typer(metabase_app, name="metabase")
 app.command("worker")(worker)
 app.command("poll")(poll)
+app.command("lag")(lag)
 
 _debug = {"on": False}
 
