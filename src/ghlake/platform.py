@@ -217,11 +217,15 @@ class Platform:
 
     # Watching it run
 
+    def broker_offsets(self) -> BrokerOffsets:
+        """Consumer groups, log ends and record timestamps from the broker (caller closes it)."""
+        return BrokerOffsets(self.settings.kafka.bootstrap)
+
     def lag_monitor(self) -> LagMonitor:
-        """A monitor of every consumer group on the broker (the caller stops it)."""
+        """A monitor of every consumer group on the broker (the caller closes it)."""
         lag = self.settings.lag
         return LagMonitor(
-            BrokerOffsets(self.settings.kafka.bootstrap),
+            self.broker_offsets(),
             Window(lag.window_samples, lag.stop_after_seconds),
             inactive_after=lag.inactive_after_seconds,
         )

@@ -7,16 +7,20 @@ in a background thread and are kept in the ledger, so they survive a restart.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ghlake import __version__
-from ghlake.api.routes import archive, health, lag, reconcile, replays, warehouse
+from ghlake.api.live import LiveFeed, Snapshots
+from ghlake.api.routes import archive, health, lag, live, reconcile, replays, warehouse
 from ghlake.errors import GhLakeError, http_status
 from ghlake.lag.metrics import LagCollector
 from ghlake.platform import Platform
@@ -52,9 +56,16 @@ def create_app(settings: Settings) -> FastAPI:
         collector = LagCollector(lambda: monitor.report)
         registry.register(collector)
         monitor.start(settings.lag.interval_seconds)
+        broker = platform.broker_offsets()
+        app.state.live_feed = feed = LiveFeed(Snapshots(platform, monitor, broker).collect)
+        feeding = asyncio.create_task(feed.run())
         try:
             yield
         finally:
+            feeding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feeding
+            broker.close()
             monitor.close()
             registry.unregister(collector)
             jobs.stop()
@@ -89,5 +100,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(reconcile.router)
     app.include_router(warehouse.router)
     app.include_router(lag.router)
+    app.include_router(live.router)
+    app.mount("/static/vendor/uplot", StaticFiles(directory=live.UPLOT, check_dir=False))
+    app.mount("/static", StaticFiles(directory=live.STATIC / "page"))
     app.include_router(archive.router)  # last: its mirror route matches /{hour}.json.gz
     return app

@@ -155,6 +155,18 @@ class BrokerOffsets:
                 ends[(tp.topic, tp.partition)][index] = info.offset
         return {tp: (start, end) for tp, (start, end) in ends.items()}
 
+    def messages(self, topic: str) -> int:
+        """Messages retained in ``topic`` (0 when it does not exist): the dead letters' count."""
+        try:
+            metadata = self._admin.list_topics(topic, timeout=self.timeout)
+            found = metadata.topics.get(topic)
+            if found is None or found.error is not None:
+                return 0
+            logs = self._logs((topic, number) for number in found.partitions)
+        except KafkaException as exc:
+            raise BrokerUnavailableError(f"cannot read {topic} on {self.bootstrap}: {exc}") from exc
+        return sum(end - start for start, end in logs.values())
+
     def record_timestamps(
         self, positions: Mapping[TopicPart, int], timeout: float = 2.0
     ) -> dict[TopicPart, float]:
