@@ -196,6 +196,8 @@ class BrokerOffsets:
                     "enable.auto.commit": False,
                     "enable.partition.eof": False,
                     "fetch.max.bytes": 1024 * 1024,
+                    # One record per partition is wanted, now: do not wait for more data.
+                    "fetch.wait.max.ms": 10,
                     "max.partition.fetch.bytes": 64 * 1024,
                 }
             )
@@ -205,7 +207,7 @@ class BrokerOffsets:
         deadline = time.monotonic() + timeout
         try:
             while len(found) < len(positions) and time.monotonic() < deadline:
-                message = reader.poll(0.2)
+                message = reader.poll(0.05)
                 if message is None or message.error() is not None:
                     continue
                 tp = (message.topic() or "", message.partition() or 0)
