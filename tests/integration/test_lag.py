@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from ghlake.hours import Hour
 from ghlake.platform import Platform
@@ -201,3 +202,7 @@ def test_a_group_reset_to_an_earlier_offset_is_rewind(
         assert partitions[1]["lag"] == partitions[1]["end"]
     finally:
         consumer.close()
+        # Leave no REWIND behind for the tests that want every group OK.
+        admin = AdminClient({"bootstrap.servers": platform.settings.kafka.bootstrap})
+        for future in admin.delete_consumer_groups([group], request_timeout=10).values():
+            future.result(timeout=15)

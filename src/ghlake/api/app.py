@@ -40,7 +40,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     gauges = {
         "hours": Gauge(
-            "ghlake_ledger_hours", "Ledger hours by status", ["status"], registry=registry
+            "ghlake_ledger_hour_records",
+            "Hours recorded in the ledger, by status",
+            ["status"],
+            registry=registry,
         ),
         "jobs": Gauge("ghlake_replay_jobs", "Replay jobs by status", ["status"], registry=registry),
     }

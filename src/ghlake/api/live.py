@@ -30,7 +30,12 @@ from ghlake.lag.monitor import LagMonitor
 from ghlake.ledger import HourStatus
 from ghlake.platform import Platform
 from ghlake.synth.eras import TRIM_START
-from ghlake.warehouse.queries import LATEST_EVENTS, LIVE_TYPE_TOTALS, TABLE_ROWS
+from ghlake.warehouse.queries import (
+    INGEST_PROGRESS,
+    LATEST_EVENTS,
+    LIVE_TYPE_TOTALS,
+    TABLE_ROWS,
+)
 
 __all__ = ["LiveFeed", "Snapshots"]
 
@@ -81,6 +86,7 @@ class Snapshots:
             totals = {r["event_type"]: int(r["events"]) for r in warehouse.query(LIVE_TYPE_TOTALS)}
             latest = warehouse.query(LATEST_EVENTS, limit=8)
             rows = warehouse.query(TABLE_ROWS)
+            progress = warehouse.query(INGEST_PROGRESS)
         except GhLakeError as exc:
             snapshot["errors"]["warehouse"] = str(exc)
             return
@@ -90,7 +96,10 @@ class Snapshots:
             elapsed = max(now - then, 1e-3)
             rates = {t: max(n - before.get(t, 0), 0) / elapsed for t, n in totals.items()}
         self._totals = (now, totals)
-        snapshot["total"] = sum(totals.values())
+        # Messages the warehouse has read from the topic (each partition's highest offset
+        # written, plus one): a running total that only grows, where a count of rows would
+        # shrink as ReplacingMergeTree folds duplicates in the background.
+        snapshot["total"] = sum(p.max_offset + 1 for p in progress)
         snapshot["rates"] = {t: round(r, 2) for t, r in rates.items() if r > 0}
         snapshot["latest"] = latest
         snapshot["ingest_errors"] = int(rows[0]["ingest_errors"]) if rows else 0
