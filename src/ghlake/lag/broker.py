@@ -218,7 +218,6 @@ class BrokerOffsets:
                 if millis > 0:
                     found[tp] = millis / 1000
                     self._remember((*tp, wanted), millis / 1000)
-                reader.pause([TopicPartition(tp[0], tp[1])])  # one record is enough
         finally:
             reader.unassign()
         return found
