@@ -307,7 +307,13 @@ def _how_to_connect(platform: Platform) -> str:
         f"  JDBC / Metabase: jdbc:clickhouse://{warehouse.host}:{warehouse.http_port}/"
         f"{warehouse.database}\n"
         f"  Grafana: ClickHouse data source, protocol HTTP, port {warehouse.http_port}\n"
-        f"API: {platform.settings.api.url}/docs"
+        f"API: {platform.settings.api.url}/docs\n"
+        f"Live page: {platform.settings.api.url}/ (consumer lag: ghlake lag)"
+        + (
+            f"\nPrometheus: {platform.settings.prometheus.url}"
+            if platform.settings.prometheus.enabled
+            else ""
+        )
     )
 
 
