@@ -66,10 +66,11 @@ def test_the_page_follows_a_replayed_hour(
     # The chart draws once events arrive: uPlot's canvas, with a series per event type.
     page.wait_for_selector("#chart canvas", timeout=30_000)
     assert page.locator("#chart .u-legend .u-series").count() > 1
-    # Every group back to OK, as the page shows them.
+    # Every group back to OK and caught up, as the page shows them.
     page.wait_for_function(
-        """() => { const s = [...document.querySelectorAll('#groups tbody td.status')];
-                   return s.length >= 2 && s.every(c => c.textContent === 'OK'); }""",
+        """() => { const rows = [...document.querySelectorAll('#groups tbody tr')];
+                   return rows.length >= 2 && rows.every(r =>
+                     r.cells[1].textContent === 'OK' && r.cells[2].textContent === '0'); }""",
         timeout=180_000,
     )
     assert page.locator("#latest tbody tr:not(.empty)").count() > 0
