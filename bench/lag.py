@@ -23,10 +23,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from broker import free_port, private_broker
@@ -55,8 +57,16 @@ def _commit(settings: Settings, group: str, offset: int) -> Consumer:
          "enable.auto.commit": False}
     )  # fmt: skip
     tps = [TopicPartition(settings.kafka.topic, p, offset) for p in range(PARTITIONS)]
-    consumer.commit(offsets=tps, asynchronous=False)
-    return consumer
+    deadline = time.monotonic() + 60
+    while True:  # a new broker's group coordinator takes a moment to load
+        try:
+            consumer.commit(offsets=tps, asynchronous=False)
+            return consumer
+        except KafkaException:
+            if time.monotonic() > deadline:
+                consumer.close()
+                raise
+            time.sleep(0.5)
 
 
 def _advancing(settings: Settings, stop: threading.Event) -> None:
@@ -126,13 +136,15 @@ def serve_feed(port: int) -> None:
             "hours": [],
         }  # fmt: skip
 
-    app = FastAPI()
-    app.include_router(live.router)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.live_feed = feed = LiveFeed(collect)
+        task = asyncio.get_running_loop().create_task(feed.run())
+        yield
+        task.cancel()
 
-    @app.on_event("startup")
-    async def start() -> None:
-        app.state.live_feed = LiveFeed(collect)
-        app.state.task = asyncio.get_running_loop().create_task(app.state.live_feed.run())
+    app = FastAPI(lifespan=lifespan)
+    app.include_router(live.router)
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 

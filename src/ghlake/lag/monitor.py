@@ -218,7 +218,7 @@ class LagMonitor:
             if now - state.last_active > self.inactive_after:
                 continue
             for topic, windows in sorted(samples_by_topic.items()):
-                out.append(self._group_lag(group.group, topic, group, windows, now))
+                out.append(self._group_lag(topic, group, windows, now))
         for gone in set(self._groups) - seen_groups:
             del self._groups[gone]
             for key in [k for k in self._samples if k[0] == gone]:
@@ -233,7 +233,6 @@ class LagMonitor:
 
     def _group_lag(
         self,
-        name: str,
         topic: str,
         group: GroupView,
         windows: list[tuple[int, deque[Sample]]],
@@ -263,7 +262,7 @@ class LagMonitor:
             )  # fmt: skip
         known = [p.lag_seconds for p in partitions if p.lag_seconds is not None]
         return GroupLag(
-            name, topic, group_status(p.status for p in partitions),
+            group.group, topic, group_status(p.status for p in partitions),
             sum(p.lag for p in partitions), max(known) if known else None,
             group.members, group.state, group.members > 0, tuple(partitions),
         )  # fmt: skip
