@@ -36,6 +36,7 @@ bench: install
 	.venv/bin/python bench/warehouse.py
 	.venv/bin/python bench/warehouse_wire.py
 	.venv/bin/python bench/lake.py
+	.venv/bin/python bench/lag.py
 
 clean: down
 	rm -rf .ghlake

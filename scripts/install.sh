@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v kcat >/dev/null || missing+=(kcat)
+# Prometheus (and promtool) scrape the stack; Chromium runs the live page's browser test.
+command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
@@ -21,7 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PYTHON=${PYTHON:-python3.11}
-for tool in "$PYTHON" java mvn go; do
+for tool in "$PYTHON" java mvn go npm; do
   command -v "$tool" >/dev/null || { echo "ghlake needs $tool on PATH" >&2; exit 1; }
 done
 
@@ -40,3 +43,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -
   touch "$stamp"
 fi
 .venv/bin/ghlake install
+# The live page's chart library (uPlot) from the npm registry, exactly as package-lock.json
+# says, into the page's static assets; the download is cached under the cache dir.
+page=src/ghlake/api/static
+if [ ! -f "$page/node_modules/.ghlake-installed" ] || [ "$page/package-lock.json" -nt "$page/node_modules/.ghlake-installed" ]; then
+  npm ci --prefix "$page" --cache "${GHLAKE_CACHE_DIR:-$HOME/.cache/ghlake}/npm" \
+    --no-audit --no-fund --loglevel=error >/dev/null
+  touch "$page/node_modules/.ghlake-installed"
+fi

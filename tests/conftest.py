@@ -76,6 +76,13 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         "GHLAKE_LAKE__WEB_PORT": str(lake),
         "GHLAKE_API__PORT": str(api),
         "GHLAKE_LAKE__BATCH_MAX_SECONDS": "2",
+        # The lag monitor samples every second and calls a still group STOP after 20 s
+        # (room for a full window of WARN first, on a loaded machine).
+        "GHLAKE_LAG__INTERVAL_SECONDS": "1",
+        "GHLAKE_LAG__WINDOW_SAMPLES": "5",
+        "GHLAKE_LAG__STOP_AFTER_SECONDS": "20",
+        "GHLAKE_PROMETHEUS__PORT": str(_free_ports(1)[0]),
+        "GHLAKE_PROMETHEUS__SCRAPE_INTERVAL_SECONDS": "1",
     }
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)

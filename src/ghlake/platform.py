@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cached_property
+from typing import Any
 
 from ghlake.ingest.jobs import ReplayJobs
 from ghlake.ingest.live import LiveIngest
@@ -22,6 +23,10 @@ from ghlake.ingest.reconcile import Reconciler
 from ghlake.ingest.replay import Replayer
 from ghlake.ingest.topic_replay import TopicReplayer, TopicReplayJobs
 from ghlake.kafka.producer import EventPublisher
+from ghlake.lag.broker import BrokerOffsets
+from ghlake.lag.client import LagClient
+from ghlake.lag.evaluator import Window
+from ghlake.lag.monitor import LagMonitor
 from ghlake.lake.consumer import LakeConsumer
 from ghlake.lake.sink import LakeMetrics, LakeSink
 from ghlake.lake.store import ObjectStore
@@ -39,6 +44,7 @@ from ghlake.sources.live import EventsApiClient, LiveConfig, LivePoller
 from ghlake.warehouse.clickhouse import ClickHouseQueries
 from ghlake.warehouse.client import WarehouseClient
 from ghlake.warehouse.engine import ChdbEngine
+from ghlake.warehouse.queries import KAFKA_CONSUMERS
 from ghlake.warehouse.service import WarehouseService
 from ghlake.warehouse.topic_rebuild import TopicRangeRebuild
 
@@ -241,3 +247,26 @@ class Platform:
     def topic_replay_jobs(self) -> TopicReplayJobs:
         """The API's queue of topic replays, kept in the ledger."""
         return TopicReplayJobs(self.topic_replays, self.topic_replayer())
+
+    # Watching it run
+
+    def broker_offsets(self) -> BrokerOffsets:
+        """Consumer groups, log ends and record timestamps from the broker (caller closes it)."""
+        return BrokerOffsets(self.settings.kafka.bootstrap)
+
+    def lag_monitor(self) -> LagMonitor:
+        """A monitor of every consumer group on the broker (the caller closes it)."""
+        lag = self.settings.lag
+        return LagMonitor(
+            self.broker_offsets(),
+            Window(lag.window_samples, lag.stop_after_seconds),
+            inactive_after=lag.inactive_after_seconds,
+        )
+
+    def lag_client(self) -> LagClient:
+        """The lag report of the API's monitor (for the CLI and tools)."""
+        return LagClient(self.settings.api.url)
+
+    def kafka_engine_consumers(self) -> list[dict[str, Any]]:
+        """The warehouse's Kafka engine consumers, as ClickHouse reports them."""
+        return self.warehouse.query(KAFKA_CONSUMERS)

@@ -26,10 +26,12 @@ __all__ = [
     "DEV_MINIO_SECRET_KEY",
     "ApiSettings",
     "KafkaSettings",
+    "LagSettings",
     "LakeSettings",
     "LedgerSettings",
     "LiveSettings",
     "MinioSettings",
+    "PrometheusSettings",
     "ReplaySettings",
     "Settings",
     "WarehouseSettings",
@@ -211,6 +213,33 @@ class LedgerSettings(BaseModel):
     url: str | None = Field(None, description="SQLAlchemy URL, e.g. postgresql+psycopg://...")
 
 
+class LagSettings(BaseModel):
+    """The lag monitor, run inside the API (one sampling loop for /v1/lag, /metrics, the page)."""
+
+    interval_seconds: float = Field(5.0, gt=0, le=300)
+    # Burrow's window: samples per partition, and how long an unmoved offset with lag
+    # may stay still before it is STOP (no member) or STALL (members).
+    window_samples: int = Field(10, ge=3, le=1000)
+    stop_after_seconds: float = Field(60.0, gt=0)
+    # A group without members stays listed (flagged inactive) this long after it last moved.
+    inactive_after_seconds: float = Field(3600.0, gt=0)
+
+
+class PrometheusSettings(BaseModel):
+    """The Prometheus server ``ghlake up`` starts (Debian's package), scraping every /metrics."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(9090, ge=1, le=65535)
+    scrape_interval_seconds: int = Field(5, ge=1, le=300)
+    retention: str = "15d"
+
+    @property
+    def url(self) -> str:
+        """Base URL of the Prometheus server."""
+        return f"http://{self.host}:{self.port}"
+
+
 class Settings(BaseSettings):
     """Everything configurable in ghlake."""
 
@@ -230,6 +259,8 @@ class Settings(BaseSettings):
     replay: ReplaySettings = ReplaySettings()
     live: LiveSettings = LiveSettings()
     ledger: LedgerSettings = LedgerSettings()
+    lag: LagSettings = LagSettings()
+    prometheus: PrometheusSettings = PrometheusSettings()
 
     @model_validator(mode="after")
     def _credentials(self) -> Settings:

@@ -51,7 +51,7 @@ def test_health_metrics_and_openapi(api: httpx.Client) -> None:
         "ledger": True,
     }
     metrics = api.get("/metrics").text
-    assert "ghlake_ledger_hours" in metrics
+    assert "ghlake_ledger_hour_records" in metrics
     assert "ghlake_api_requests" in metrics
     assert "/v1/replays" in api.get("/openapi.json").json()["paths"]
 

@@ -7,22 +7,51 @@ in a background thread and are kept in the ledger, so they survive a restart.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ghlake import __version__
-from ghlake.api.routes import archive, health, reconcile, replays, warehouse
+from ghlake.api.live import LiveFeed, Snapshots
+from ghlake.api.routes import archive, health, lag, live, reconcile, replays, warehouse
 from ghlake.api.routes import topic_replays as topic_replay_routes
 from ghlake.errors import GhLakeError, http_status
+from ghlake.lag.metrics import LagCollector
 from ghlake.platform import Platform
 from ghlake.settings import Settings
 
 __all__ = ["create_app"]
+
+
+@asynccontextmanager
+async def _watching(
+    app: FastAPI, platform: Platform, registry: CollectorRegistry
+) -> AsyncIterator[None]:
+    """The lag monitor (sampling in the background, exported as metrics) and the live
+    page's one feed loop, for the app's lifetime."""
+    app.state.lag_monitor = monitor = platform.lag_monitor()
+    collector = LagCollector(lambda: monitor.report)
+    registry.register(collector)
+    monitor.start(platform.settings.lag.interval_seconds)
+    broker = platform.broker_offsets()
+    app.state.live_feed = feed = LiveFeed(Snapshots(platform, monitor, broker).collect)
+    feeding = asyncio.create_task(feed.run())
+    try:
+        yield
+    finally:
+        feeding.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await feeding
+        broker.close()
+        monitor.close()
+        registry.unregister(collector)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -36,7 +65,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     gauges = {
         "hours": Gauge(
-            "ghlake_ledger_hours", "Ledger hours by status", ["status"], registry=registry
+            "ghlake_ledger_hour_records",
+            "Hours recorded in the ledger, by status",
+            ["status"],
+            registry=registry,
         ),
         "jobs": Gauge("ghlake_replay_jobs", "Replay jobs by status", ["status"], registry=registry),
     }
@@ -51,7 +83,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.topic_replays = topic_replays = platform.topic_replay_jobs()
         topic_replays.start()
         try:
-            yield
+            async with _watching(app, platform, registry):
+                yield
         finally:
             jobs.stop()
             topic_replays.stop()
@@ -86,5 +119,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(reconcile.router)
     app.include_router(warehouse.router)
     app.include_router(topic_replay_routes.router)
+    app.include_router(lag.router)
+    app.include_router(live.router)
+    app.mount("/static/vendor/uplot", StaticFiles(directory=live.UPLOT, check_dir=False))
+    app.mount("/static", StaticFiles(directory=live.STATIC / "page"))
     app.include_router(archive.router)  # last: its mirror route matches /{hour}.json.gz
     return app

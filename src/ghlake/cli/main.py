@@ -17,6 +17,7 @@ from rich.table import Table
 
 from ghlake.cli.api import api_app
 from ghlake.cli.common import console, err_console, load_platform, new_progress
+from ghlake.cli.lag import lag
 from ghlake.cli.lake import lake_app, worker
 from ghlake.cli.metabase import metabase_app
 from ghlake.cli.poll import poll
@@ -47,6 +48,7 @@ app.add_typer(metabase_app, name="metabase")
 app.command("worker")(worker)
 app.command("poll")(poll)
 app.command("replay-topic")(replay_topic)
+app.command("lag")(lag)
 
 _debug = {"on": False}
 
@@ -307,7 +309,13 @@ def _how_to_connect(platform: Platform) -> str:
         f"  JDBC / Metabase: jdbc:clickhouse://{warehouse.host}:{warehouse.http_port}/"
         f"{warehouse.database}\n"
         f"  Grafana: ClickHouse data source, protocol HTTP, port {warehouse.http_port}\n"
-        f"API: {platform.settings.api.url}/docs"
+        f"API: {platform.settings.api.url}/docs\n"
+        f"Live page: {platform.settings.api.url}/ (consumer lag: ghlake lag)"
+        + (
+            f"\nPrometheus: {platform.settings.prometheus.url}"
+            if platform.settings.prometheus.enabled
+            else ""
+        )
     )
 
 

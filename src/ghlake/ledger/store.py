@@ -163,6 +163,13 @@ class Ledger:
         with self.engine.connect() as conn:
             return [_record(HourRecord, row, HourStatus) for row in conn.execute(query).mappings()]
 
+    def recent_hours(self, limit: int = 24) -> list[HourRecord]:
+        """The ``limit`` hours begun most recently, the latest first."""
+        query = select(hours).order_by(hours.c.started_at.desc(), hours.c.hour_start.desc())
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit)).mappings()
+            return [_record(HourRecord, row, HourStatus) for row in rows]
+
     def _upsert_hour(self, hour: Hour, values: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
             exists = conn.execute(select(hours.c.hour).where(hours.c.hour == hour.name)).first()

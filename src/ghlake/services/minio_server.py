@@ -102,6 +102,8 @@ def minio_spec(settings: Settings) -> ProcessSpec:
             "MINIO_ROOT_PASSWORD": settings.minio_secret_key,
             "MINIO_UPDATE": "off",
             "MINIO_BROWSER_REDIRECT": "off",
+            # /minio/v2/metrics/cluster without a bearer token, for the local Prometheus.
+            "MINIO_PROMETHEUS_AUTH_TYPE": "public",
         },
         ready_timeout=60,
     )

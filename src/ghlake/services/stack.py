@@ -20,6 +20,11 @@ from ghlake.kafka.topics import ensure_topics, event_topics
 from ghlake.lake.store import ObjectStore
 from ghlake.services.kafka_broker import broker_spec, ensure_kafka_jars, format_storage
 from ghlake.services.minio_server import ensure_minio_binary, minio_data_dir, minio_spec
+from ghlake.services.prometheus_server import (
+    prometheus_binary,
+    prometheus_spec,
+    write_prometheus_config,
+)
 from ghlake.services.supervisor import ProcessSpec, ServiceStatus, Supervisor
 from ghlake.settings import Settings
 
@@ -105,6 +110,15 @@ def stack_services(settings: Settings) -> list[StackService]:
         _ghlake_service("lake-writer", ("worker",), lake_url, ready_timeout=90),
         _ghlake_service("api", ("api", "serve"), settings.api.url),
     ]
+    if settings.prometheus.enabled:  # last: it scrapes all of the above
+        services.append(
+            StackService(
+                "prometheus",
+                spec=lambda: prometheus_spec(settings),
+                install=prometheus_binary,
+                prepare=lambda: write_prometheus_config(settings),
+            )
+        )
     return services
 
 

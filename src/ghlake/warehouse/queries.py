@@ -59,6 +59,9 @@ __all__ = [
     "HOUR_STAGES",
     "INGEST_ERRORS",
     "INGEST_PROGRESS",
+    "KAFKA_CONSUMERS",
+    "LATEST_EVENTS",
+    "LIVE_TYPE_TOTALS",
     "METRICS",
     "PULL_REQUESTS_DAILY",
     "REPOSITORY_ACTIVITY",
@@ -418,6 +421,18 @@ TABLE_ROWS = Query(
     "table_rows", "rows per warehouse table (parts on disk), for health and metrics",
     dict[str, Any],
 )  # fmt: skip
+LIVE_TYPE_TOTALS = Query(
+    "live_type_totals", "rows received per event type, not deduplicated (the live page's rates)",
+    dict[str, Any],
+)  # fmt: skip
+LATEST_EVENTS = Query(
+    "latest_events", "the most recent events: type, repository, actor, time",
+    dict[str, Any], params=(_limit(10),),
+)  # fmt: skip
+KAFKA_CONSUMERS = Query(
+    "kafka_consumers", "the Kafka engine's consumers as ClickHouse sees them (lag cross-check)",
+    dict[str, Any],
+)  # fmt: skip
 
 CATALOGUE: dict[str, Query[Any]] = {
     q.name: q
@@ -426,5 +441,6 @@ CATALOGUE: dict[str, Query[Any]] = {
         REPOSITORY_ACTIVITY, TRENDING_REPOSITORIES, ACTOR_ACTIVITY, ACTIVE_ACTORS,
         PULL_REQUESTS_DAILY, INGEST_PROGRESS, INGEST_ERRORS, COUNTS_BY_SOURCE_HOUR, TABLE_ROWS,
         DEAD_LETTERS, HOUR_STAGES,
+        KAFKA_CONSUMERS, LIVE_TYPE_TOTALS, LATEST_EVENTS,
     )
 }  # fmt: skip
