@@ -30,6 +30,7 @@ from ghlake.ledger import Ledger
 from ghlake.metabase.client import MetabaseClient
 from ghlake.metabase.content import load_content
 from ghlake.metabase.provision import Provisioner, WarehouseConnection
+from ghlake.orchestration.airflow_api import AirflowClient
 from ghlake.services.stack import Stack
 from ghlake.settings import Settings
 from ghlake.sources.archive import HourFetcher, open_archive
@@ -208,3 +209,11 @@ class Platform:
     def reconciler(self) -> Reconciler:
         """Counts per hour in the ledger, the lake and the warehouse."""
         return Reconciler(self.ledger, self.lake_table, self.store, self.warehouse)
+
+    # Orchestration
+
+    def airflow(self) -> AirflowClient:
+        """A client of Airflow's REST API as the configured admin (the caller closes it)."""
+        password, _ = self.settings.airflow_secrets()
+        airflow = self.settings.airflow
+        return AirflowClient(airflow.url, airflow.admin_user, password)

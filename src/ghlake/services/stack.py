@@ -9,7 +9,7 @@ A service configured as external (``GHLAKE_KAFKA__EXTERNAL_BOOTSTRAP``,
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -18,6 +18,14 @@ import httpx
 from ghlake.errors import ServiceError
 from ghlake.kafka.topics import ensure_topics, event_topics
 from ghlake.lake.store import ObjectStore
+from ghlake.services.airflow import (
+    AIRFLOW_COMPONENTS,
+    airflow_db_spec,
+    airflow_spec,
+    ensure_airflow_venv,
+    init_airflow_db,
+    migrate_airflow_db,
+)
 from ghlake.services.kafka_broker import broker_spec, ensure_kafka_jars, format_storage
 from ghlake.services.minio_server import ensure_minio_binary, minio_data_dir, minio_spec
 from ghlake.services.supervisor import ProcessSpec, ServiceStatus, Supervisor
@@ -37,6 +45,8 @@ class StackService:
     install: Callable[[], object] = lambda: None  # downloads and builds, into the cache
     prepare: Callable[[], object] = lambda: None  # state set-up before the first start
     after_start: Callable[[], object] = lambda: None
+    # An optional part (``ghlake up --with <group>``); None: always started by ``up``.
+    group: str | None = None
 
 
 def _http_ok(url: str) -> bool:
@@ -105,7 +115,29 @@ def stack_services(settings: Settings) -> list[StackService]:
         _ghlake_service("lake-writer", ("worker",), lake_url, ready_timeout=90),
         _ghlake_service("api", ("api", "serve"), settings.api.url),
     ]
+    services += airflow_services(settings)
     return services
+
+
+def airflow_services(settings: Settings) -> list[StackService]:
+    """Airflow (``ghlake up --with airflow``): its database, then its four components."""
+    database = StackService(
+        "airflow-db",
+        spec=lambda: airflow_db_spec(settings),
+        install=lambda: ensure_airflow_venv(settings),
+        prepare=lambda: init_airflow_db(settings),
+        after_start=lambda: migrate_airflow_db(settings),
+        group="airflow",
+    )
+    components = [
+        StackService(
+            f"airflow-{component}",
+            spec=lambda component=component: airflow_spec(settings, component),  # type: ignore[misc]
+            group="airflow",
+        )
+        for component in AIRFLOW_COMPONENTS
+    ]
+    return [database, *components]
 
 
 class Stack:
@@ -139,9 +171,15 @@ class Stack:
         for service in _announced(self.services, "installing", on_step):
             service.install()
 
-    def up(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
-        """Install what is missing and start every service that is not running, in order."""
-        return [self.start(s.name) for s in _announced(self.services, "starting", on_step)]
+    def up(
+        self, on_step: StepCallback | None = None, with_groups: Collection[str] = ()
+    ) -> list[ServiceStatus]:
+        """Install what is missing and start every service that is not running, in order.
+
+        Optional services start only when their group is in ``with_groups``.
+        """
+        chosen = [s for s in self.services if s.group is None or s.group in with_groups]
+        return [self.start(s.name) for s in _announced(chosen, "starting", on_step)]
 
     def start(self, name: str) -> ServiceStatus:
         """Install, prepare and start one service, then run its post-start step (idempotent)."""
@@ -160,6 +198,16 @@ class Stack:
     def status(self) -> list[ServiceStatus]:
         """Each service's process and health."""
         return [self.supervisor.status(service.spec()) for service in self.services]
+
+    def group_up(self, group: str, on_step: StepCallback | None = None) -> list[ServiceStatus]:
+        """Start one optional group (``ghlake airflow up``), in order; the rest is left as is."""
+        members = [s for s in self.services if s.group == group]
+        return [self.start(s.name) for s in _announced(members, "starting", on_step)]
+
+    def group_down(self, group: str, on_step: StepCallback | None = None) -> list[ServiceStatus]:
+        """Stop one optional group, last started first."""
+        members = [s for s in self.services[::-1] if s.group == group]
+        return [self.supervisor.stop(s.spec()) for s in _announced(members, "stopping", on_step)]
 
 
 def _announced(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from prometheus_client import generate_latest
+from pydantic import BaseModel
 
 from ghlake.warehouse_api.deps import MetricsDep, ServiceDep, TokenDep
 
@@ -57,3 +58,15 @@ async def migrations(service: ServiceDep) -> dict[str, Any]:
 async def migrate(_token: TokenDep, service: ServiceDep) -> dict[str, Any]:
     """Apply pending migrations and (re)start the Kafka pipeline; what was done."""
     return asdict(await run_in_threadpool(service.migrate))
+
+
+class OptimizeRequest(BaseModel):
+    """The months (YYYYMM) to merge, e.g. those a backfill touched."""
+
+    months: list[int]
+
+
+@router.post("/v1/optimize", summary="OPTIMIZE ... FINAL of some months (token required)")
+async def optimize(_token: TokenDep, body: OptimizeRequest, service: ServiceDep) -> dict[str, Any]:
+    """Merge the given months of ``github_events`` and of the aggregate tables; what ran."""
+    return {"statements": await run_in_threadpool(service.optimize, body.months)}
