@@ -9,9 +9,9 @@ A done hour is a no-op: the replay skips hours the ledger has published, unless 
 run's conf says ``"force": true``.
 
 Backfills (``ghlake backfill``, ``/api/v2/backfills``) are what this DAG is for; its
-own hourly schedule exists for that machinery, and the scheduler creates no scheduled
-runs unless ``GHLAKE_AIRFLOW__SCHEDULED_HOURLY_RUNS`` is true (the live feed is
-``ghlake poll``).
+own hourly schedule exists for that machinery (Airflow backfills only DAGs with one), and
+its scheduled runs skip themselves unless ``GHLAKE_AIRFLOW__SCHEDULED_HOURLY_RUNS`` is
+true (the live feed is ``ghlake poll``).
 A backfilled run updates the lake's Asset, which triggers ``lake_compaction``.
 """
 
@@ -22,7 +22,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Asset, Param, PokeReturnValue, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSkipException,
+)
 from ghlake_http import EVENTS_ASSET, call
 
 RECONCILE_TIMEOUT = timedelta(minutes=10)
@@ -42,7 +46,6 @@ def _hour(logical_date: datetime) -> str:
     catchup=False,
     max_active_runs=4,
     is_paused_upon_creation=False,
-    allowed_run_types=None if SCHEDULED else ["backfill", "manual"],
     tags=["ghlake", "backfill"],
     params={
         "source": Param(None, type=["null", "string"], description="folder or mirror URL"),
@@ -60,6 +63,8 @@ def gharchive_hourly() -> None:
     @task
     def replay() -> str:
         context = get_current_context()
+        if context["dag_run"].run_type == "scheduled" and not SCHEDULED:
+            raise AirflowSkipException("scheduled runs are off: the live feed is `ghlake poll`")
         hour = _hour(context["logical_date"])
         params = context["params"]
         body: dict[str, Any] = {"from": hour, "to": hour, "force": bool(params["force"])}

@@ -222,6 +222,9 @@ class AirflowSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535, description="the api-server (UI, REST, execution API)")
     db_port: int = Field(5433, ge=1, le=65535, description="Airflow's PostgreSQL cluster")
+    # Default GHLAKE_HOME/airflow/postgres; as root the server runs as user postgres, who
+    # must be able to reach it (a folder under a private 0700 one will not do).
+    db_dir: Path | None = None
     log_server_port: int = Field(8793, ge=1, le=65535, description="the scheduler's task logs")
     trigger_log_server_port: int = Field(8794, ge=1, le=65535, description="the triggerer's")
     admin_user: str = "admin"

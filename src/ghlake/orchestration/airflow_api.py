@@ -144,10 +144,24 @@ class AirflowClient:
         """A backfill's current state."""
         return Backfill.of(self._send("GET", f"/backfills/{backfill_id}"))
 
-    def runs(self, dag_id: str, first: datetime, last: datetime) -> list[dict[str, Any]]:
-        """The DAG's runs with a logical date in ``first..last``, oldest first."""
-        params = {"logical_date_gte": first.isoformat(), "logical_date_lte": last.isoformat(),
-                  "order_by": "logical_date", "limit": 1000}  # fmt: skip
+    def dag_ids(self) -> set[str]:
+        """The DAGs Airflow has parsed."""
+        return {dag["dag_id"] for dag in self._send("GET", "/dags", params={"limit": 1000})["dags"]}
+
+    def import_errors(self) -> dict[str, str]:
+        """DAG files that failed to parse, with their errors."""
+        errors = self._send("GET", "/importErrors")["import_errors"]
+        return {e["filename"]: e["stack_trace"] for e in errors}
+
+    def runs(
+        self, dag_id: str, first: datetime | None = None, last: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """The DAG's runs (with a logical date in ``first..last`` when given), oldest first."""
+        params: dict[str, Any] = {"order_by": "logical_date", "limit": 1000}
+        if first is not None:
+            params["logical_date_gte"] = first.isoformat()
+        if last is not None:
+            params["logical_date_lte"] = last.isoformat()
         runs: list[dict[str, Any]] = self._send("GET", f"/dags/{dag_id}/dagRuns", params=params)[
             "dag_runs"
         ]

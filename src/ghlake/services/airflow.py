@@ -118,6 +118,8 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": str(airflow.dag_refresh_seconds),
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": str(airflow.dag_refresh_seconds),
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        # A busy api-server (two cores shared with the whole stack) answers tasks slowly.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
         "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "5",
         # No calls home: no usage data, no version check.
         "SCARF_ANALYTICS": "false",
@@ -149,7 +151,7 @@ def airflow_db_spec(settings: Settings) -> ProcessSpec:
 
 
 def _db_dir(settings: Settings) -> Path:
-    return airflow_home(settings) / "postgres"
+    return settings.airflow.db_dir or airflow_home(settings) / "postgres"
 
 
 def init_airflow_db(settings: Settings) -> None:
