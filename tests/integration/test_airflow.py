@@ -58,7 +58,7 @@ def mirror(gharchive_dir: Path) -> Iterator[str]:
 
 def _backfill(airflow: AirflowClient, mirror: str, **options: Any) -> Any:
     created = airflow.create_backfill(FIRST, LAST, conf={"source": mirror}, **options)
-    return follow(airflow, created, poll_seconds=2, timeout=240)
+    return follow(airflow, created, poll_seconds=2, timeout=420)
 
 
 def _end_offsets(platform: Platform) -> list[int]:

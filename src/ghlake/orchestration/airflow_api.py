@@ -9,6 +9,7 @@ DAG run per hour, logical date = the hour. Airflow decides which hours to (re)ru
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -29,6 +30,8 @@ __all__ = [
     "BackfillProgress",
     "follow",
 ]
+
+log = logging.getLogger(__name__)
 
 HOURLY_DAG = "gharchive_hourly"
 Reprocess = Literal["none", "failed", "completed"]
@@ -87,7 +90,8 @@ class AirflowClient:
     ) -> None:
         self.url = url.rstrip("/")
         self._credentials = {"username": user, "password": password}
-        self.http = client or httpx.Client(timeout=30)
+        # A busy api-server (it also serves every task's execution API) can be slow.
+        self.http = client or httpx.Client(timeout=60)
         self._token: str | None = None
 
     def close(self) -> None:
@@ -199,11 +203,18 @@ def follow(
 ) -> BackfillProgress:
     """Poll ``backfill`` until it is done (or ``timeout`` seconds passed); the last progress."""
     deadline = None if timeout is None else time.monotonic() + timeout
+    progress = BackfillProgress(backfill, 0)
     while True:
-        progress = client.progress(backfill)
-        if on_progress is not None:
-            on_progress(progress)
-        if progress.done or (deadline is not None and time.monotonic() >= deadline):
+        try:
+            progress = client.progress(backfill)
+        except AirflowUnavailableError:
+            log.warning("Airflow did not answer; polling again", extra={"backfill": backfill.id})
+        else:
+            if on_progress is not None:
+                on_progress(progress)
+            if progress.done:
+                return progress
+        if deadline is not None and time.monotonic() >= deadline:
             return progress
         time.sleep(poll_seconds)
 
