@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ghlake.errors import ConfigError
+from ghlake.errors import ConfigError, ServiceError
 from ghlake.services.airflow import airflow_env
-from ghlake.services.stack import Stack
+from ghlake.services.stack import Stack, _runs
 from ghlake.settings import DEV_AIRFLOW_JWT_SECRET, load_settings
 
 
@@ -54,3 +54,17 @@ def test_airflow_is_an_optional_group_of_the_stack() -> None:
     assert optional == ["airflow-db", "airflow-api-server", "airflow-scheduler",
                         "airflow-dag-processor", "airflow-triggerer"]  # fmt: skip
     assert all(s.group is None for s in stack.services[: -len(optional)])
+
+
+def test_an_unknown_optional_part_is_refused_before_anything_starts() -> None:
+    with pytest.raises(ServiceError, match="no optional part airfow"):
+        Stack(load_settings()).up(with_groups=("airfow",))
+
+
+def test_the_airflow_daemons_start_together_after_the_api_server() -> None:
+    stack = Stack(load_settings())
+    airflow = [s for s in stack.services if s.group == "airflow"]
+    assert [[s.name for s in run] for run in _runs(airflow)] == [
+        ["airflow-db"], ["airflow-api-server"],
+        ["airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"],
+    ]  # fmt: skip

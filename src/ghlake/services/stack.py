@@ -183,6 +183,10 @@ class Stack:
 
         Optional services start only when their group is in ``with_groups``.
         """
+        unknown = set(with_groups) - {s.group for s in self.services}
+        if unknown:
+            known = sorted({s.group for s in self.services if s.group is not None})
+            raise ServiceError(f"no optional part {', '.join(sorted(unknown))}; known: {known}")
         chosen = [s for s in self.services if s.group is None or s.group in with_groups]
         return self._start_in_order(chosen, on_step)
 
