@@ -1,5 +1,5 @@
 # The few commands the README names. Everything installs itself on first use.
-.PHONY: install run test lint lock up down status bench clean
+.PHONY: install run test lint lock up down status bench clean airflow-lock
 
 install:
 	scripts/install.sh
@@ -21,6 +21,13 @@ lock:  ## renew requirements.lock from pyproject.toml (the versions a fresh mach
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
 	  --no-header -o requirements.lock
 
+airflow-lock:  ## renew airflow/requirements.lock (Airflow's own venv) from airflow/requirements.in
+	python3.11 -m venv $${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv
+	$${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv/bin/pip install --quiet uv
+	$${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv/bin/uv pip compile airflow/requirements.in \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
+	  --no-header -o airflow/requirements.lock
+
 up: install
 	scripts/up-all-services.sh
 
@@ -37,6 +44,7 @@ bench: install
 	.venv/bin/python bench/warehouse_wire.py
 	.venv/bin/python bench/lake.py
 	.venv/bin/python bench/lag.py
+	.venv/bin/python bench/airflow_backfill.py
 
 clean: down
 	rm -rf .ghlake

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
 import socket
+import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -84,9 +86,21 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         "GHLAKE_PROMETHEUS__PORT": str(_free_ports(1)[0]),
         "GHLAKE_PROMETHEUS__SCRAPE_INTERVAL_SECONDS": "1",
     }
+    airflow, airflow_db, airflow_logs, airflow_trigger_logs = _free_ports(4)
+    env |= {
+        "GHLAKE_AIRFLOW__PORT": str(airflow),
+        "GHLAKE_AIRFLOW__DB_PORT": str(airflow_db),
+        "GHLAKE_AIRFLOW__LOG_SERVER_PORT": str(airflow_logs),
+        "GHLAKE_AIRFLOW__TRIGGER_LOG_SERVER_PORT": str(airflow_trigger_logs),
+        "GHLAKE_AIRFLOW__DAG_REFRESH_SECONDS": "5",
+        # Not under pytest's private tmp dir: as root, PostgreSQL runs as user postgres.
+        "GHLAKE_AIRFLOW__DB_DIR": str(Path(tempfile.mkdtemp(prefix="ghlake-airflow-pg-")) / "data"),
+    }
+    Path(env["GHLAKE_AIRFLOW__DB_DIR"]).parent.chmod(0o755)
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     yield env
+    shutil.rmtree(Path(env["GHLAKE_AIRFLOW__DB_DIR"]).parent, ignore_errors=True)
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
@@ -125,7 +139,8 @@ def real_hours(platform: Platform, gharchive_dir: Path) -> dict[str, int]:
     lines = {path.name.removesuffix(".json.gz"): count_lines(path) for path in files}
     reports = replay(platform, str(gharchive_dir), [Hour.parse(h) for h in lines])
     for report in reports:
-        assert report.status == "published", report
+        # Published now, or before by a test that backfills real hours (then its record).
+        assert report.status.ok, report
         assert report.lines == lines[report.hour], "every line of the file was read"
         valid = report.published - report.recovered
         assert valid + report.dead_lettered == report.lines, "each line in exactly one place"

@@ -37,6 +37,7 @@ from ghlake.ledger.topic_replays import TopicReplayLog
 from ghlake.metabase.client import MetabaseClient
 from ghlake.metabase.content import load_content
 from ghlake.metabase.provision import Provisioner, WarehouseConnection
+from ghlake.orchestration.airflow_api import AirflowClient
 from ghlake.services.stack import Stack
 from ghlake.settings import Settings
 from ghlake.sources.archive import HourFetcher, open_archive
@@ -270,3 +271,11 @@ class Platform:
     def kafka_engine_consumers(self) -> list[dict[str, Any]]:
         """The warehouse's Kafka engine consumers, as ClickHouse reports them."""
         return self.warehouse.query(KAFKA_CONSUMERS)
+
+    # Orchestration
+
+    def airflow(self) -> AirflowClient:
+        """A client of Airflow's REST API as the configured admin (the caller closes it)."""
+        password, _ = self.settings.airflow_secrets()
+        airflow = self.settings.airflow
+        return AirflowClient(airflow.url, airflow.admin_user, password)

@@ -20,10 +20,13 @@ from ghlake.errors import ConfigError
 
 __all__ = [
     "DEV_ADMIN_PASSWORD",
+    "DEV_AIRFLOW_ADMIN_PASSWORD",
+    "DEV_AIRFLOW_JWT_SECRET",
     "DEV_ANALYST_PASSWORD",
     "DEV_API_TOKEN",
     "DEV_MINIO_ACCESS_KEY",
     "DEV_MINIO_SECRET_KEY",
+    "AirflowSettings",
     "ApiSettings",
     "KafkaSettings",
     "LagSettings",
@@ -43,6 +46,8 @@ DEV_MINIO_SECRET_KEY = "ghlake-dev-secret"  # noqa: S105 - a dev-mode default, r
 DEV_API_TOKEN = "ghlake-dev-token"  # noqa: S105 - a dev-mode default, refused in prod
 DEV_ANALYST_PASSWORD = "ghlake-analyst-dev"  # noqa: S105 - a dev-mode default, refused in prod
 DEV_ADMIN_PASSWORD = "ghlake-admin-dev"  # noqa: S105 - a dev-mode default, refused in prod
+DEV_AIRFLOW_JWT_SECRET = "ghlake-airflow-dev-jwt-secret"  # noqa: S105 - dev default, refused in prod
+DEV_AIRFLOW_ADMIN_PASSWORD = "ghlake-airflow-dev"  # noqa: S105 - dev default, refused in prod
 
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -240,6 +245,33 @@ class PrometheusSettings(BaseModel):
         return f"http://{self.host}:{self.port}"
 
 
+class AirflowSettings(BaseModel):
+    """Airflow (backfills and compaction): its own venv, its own PostgreSQL, LocalExecutor."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535, description="the api-server (UI, REST, execution API)")
+    db_port: int = Field(5433, ge=1, le=65535, description="Airflow's PostgreSQL cluster")
+    # Default GHLAKE_HOME/airflow/postgres; as root the server runs as user postgres, who
+    # must be able to reach it (a folder under a private 0700 one will not do).
+    db_dir: Path | None = None
+    log_server_port: int = Field(8793, ge=1, le=65535, description="the scheduler's task logs")
+    trigger_log_server_port: int = Field(8794, ge=1, le=65535, description="the triggerer's")
+    admin_user: str = "admin"
+    admin_password: SecretStr | None = None
+    # Signs the tokens of the REST API and of the execution API (every component shares it).
+    jwt_secret: SecretStr | None = None
+    parallelism: int = Field(4, ge=1, le=64)
+    # How often the dag-processor lists airflow/dags and re-parses a file.
+    dag_refresh_seconds: int = Field(30, ge=1)
+    # gharchive_hourly's own schedule stays off: the live feed comes from `ghlake poll`.
+    scheduled_hourly_runs: bool = False
+
+    @property
+    def url(self) -> str:
+        """Base URL of the api-server (the UI is there too)."""
+        return f"http://{self.host}:{self.port}"
+
+
 class Settings(BaseSettings):
     """Everything configurable in ghlake."""
 
@@ -261,6 +293,7 @@ class Settings(BaseSettings):
     ledger: LedgerSettings = LedgerSettings()
     lag: LagSettings = LagSettings()
     prometheus: PrometheusSettings = PrometheusSettings()
+    airflow: AirflowSettings = AirflowSettings()
 
     @model_validator(mode="after")
     def _credentials(self) -> Settings:
@@ -310,6 +343,33 @@ class Settings(BaseSettings):
             return
         update = {f"{role}_password": p or SecretStr(dev[role]) for role, p in given.items()}
         object.__setattr__(self, "warehouse", warehouse.model_copy(update=update))
+
+    @model_validator(mode="after")
+    def _airflow_secrets(self) -> Settings:
+        """Dev defaults in dev; in prod the dev values are refused, and unset ones are refused
+        when Airflow starts (:meth:`airflow_secrets`): a deployment without Airflow needs none."""
+        airflow = self.airflow
+        given = {"ADMIN_PASSWORD": airflow.admin_password, "JWT_SECRET": airflow.jwt_secret}
+        dev = {"ADMIN_PASSWORD": DEV_AIRFLOW_ADMIN_PASSWORD, "JWT_SECRET": DEV_AIRFLOW_JWT_SECRET}
+        if self.mode == "prod":
+            for name, secret in given.items():
+                if secret is not None and secret.get_secret_value() in (dev[name], ""):
+                    raise ValueError(
+                        f"the dev (or an empty) GHLAKE_AIRFLOW__{name} is refused in prod"
+                    )
+            return self
+        update = {name.lower(): s or SecretStr(dev[name]) for name, s in given.items()}
+        object.__setattr__(self, "airflow", airflow.model_copy(update=update))
+        return self
+
+    def airflow_secrets(self) -> tuple[str, str]:
+        """Airflow's admin password and JWT secret; ConfigError when prod left one unset."""
+        password, secret = self.airflow.admin_password, self.airflow.jwt_secret
+        if password is None or secret is None:
+            raise ConfigError(
+                "GHLAKE_AIRFLOW__ADMIN_PASSWORD and GHLAKE_AIRFLOW__JWT_SECRET must be set in prod"
+            )
+        return password.get_secret_value(), secret.get_secret_value()
 
     @property
     def root(self) -> Path:

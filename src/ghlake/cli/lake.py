@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated
 
@@ -15,6 +17,7 @@ from ghlake.lake.convert import convert_parquet_layout
 from ghlake.lake.listing import list_partitions
 from ghlake.lake.verify import verify_hour
 from ghlake.logs import logging_dict_config
+from ghlake.orchestration.maintenance import maintain as maintain_lake
 from ghlake.sources.archive import open_archive
 
 __all__ = ["lake_app", "worker"]
@@ -167,3 +170,28 @@ def worker() -> None:
     faust.Worker(
         lake_app_, loglevel="INFO", logging_config=logging_dict_config("INFO")
     ).execute_from_commandline()
+
+
+@lake_app.command("maintain")
+def maintain(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as one JSON line.")
+    ] = False,
+) -> None:
+    """Compact the closed partitions, vacuum, and OPTIMIZE the warehouse's months compacted.
+
+    What Airflow's ``lake_compaction`` DAG runs, daily and after backfills.
+    """
+    platform = load_platform()
+    lake = platform.settings.lake
+    report = maintain_lake(
+        platform.lake_table, platform.warehouse, lake.compact_target_mb, lake.vacuum_retain_hours
+    )
+    if as_json:
+        print(json.dumps(asdict(report)))
+        return
+    console.print(
+        f"{len(report.partitions)} partitions compacted: files {report.files_before:,} -> "
+        f"{report.files_after:,}, rows {report.rows_before:,} -> {report.rows_after:,}; "
+        f"{report.vacuumed:,} files vacuumed; {len(report.optimized)} warehouse merges"
+    )

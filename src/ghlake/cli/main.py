@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ghlake.cli.airflow import airflow_app, backfill
 from ghlake.cli.api import api_app
 from ghlake.cli.common import console, err_console, load_platform, new_progress
 from ghlake.cli.lag import lag
@@ -49,6 +50,8 @@ app.command("worker")(worker)
 app.command("poll")(poll)
 app.command("replay-topic")(replay_topic)
 app.command("lag")(lag)
+app.add_typer(airflow_app, name="airflow")
+app.command("backfill")(backfill)
 
 _debug = {"on": False}
 
@@ -86,10 +89,15 @@ def install() -> None:
 
 
 @app.command()
-def up() -> None:
+def up(
+    with_: Annotated[
+        list[str] | None,
+        typer.Option("--with", help="Also start an optional part: airflow."),
+    ] = None,
+) -> None:
     """Install what is missing and start the stack (Kafka, MinIO, warehouse, lake writer)."""
     with console.status("starting ghlake") as status:
-        statuses = load_platform().stack.up(on_step=status.update)
+        statuses = load_platform().stack.up(on_step=status.update, with_groups=with_ or ())
     console.print(_status_table(statuses))
 
 

@@ -9,7 +9,8 @@ A service configured as external (``GHLAKE_KAFKA__EXTERNAL_BOOTSTRAP``,
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -18,6 +19,14 @@ import httpx
 from ghlake.errors import ServiceError
 from ghlake.kafka.topics import ensure_topics, event_topics
 from ghlake.lake.store import ObjectStore
+from ghlake.services.airflow import (
+    AIRFLOW_COMPONENTS,
+    airflow_db_spec,
+    airflow_spec,
+    ensure_airflow_venv,
+    init_airflow_db,
+    migrate_airflow_db,
+)
 from ghlake.services.kafka_broker import broker_spec, ensure_kafka_jars, format_storage
 from ghlake.services.minio_server import ensure_minio_binary, minio_data_dir, minio_spec
 from ghlake.services.prometheus_server import (
@@ -42,6 +51,10 @@ class StackService:
     install: Callable[[], object] = lambda: None  # downloads and builds, into the cache
     prepare: Callable[[], object] = lambda: None  # state set-up before the first start
     after_start: Callable[[], object] = lambda: None
+    # An optional part (``ghlake up --with <group>``); None: always started by ``up``.
+    group: str | None = None
+    # Starts together with the services next to it that say so too (none waits for another).
+    concurrent: bool = False
 
 
 def _http_ok(url: str) -> bool:
@@ -119,7 +132,31 @@ def stack_services(settings: Settings) -> list[StackService]:
                 prepare=lambda: write_prometheus_config(settings),
             )
         )
+    services += airflow_services(settings)
     return services
+
+
+def airflow_services(settings: Settings) -> list[StackService]:
+    """Airflow (``ghlake up --with airflow``): its database, then its four components."""
+    database = StackService(
+        "airflow-db",
+        spec=lambda: airflow_db_spec(settings),
+        install=lambda: ensure_airflow_venv(settings),
+        prepare=lambda: init_airflow_db(settings),
+        after_start=lambda: migrate_airflow_db(settings),
+        group="airflow",
+    )
+    components = [
+        StackService(
+            f"airflow-{component}",
+            spec=lambda component=component: airflow_spec(settings, component),  # type: ignore[misc]
+            group="airflow",
+            # The daemons need only the api-server (their health is its heartbeat report).
+            concurrent=component != "api-server",
+        )
+        for component in AIRFLOW_COMPONENTS
+    ]
+    return [database, *components]
 
 
 class Stack:
@@ -153,9 +190,19 @@ class Stack:
         for service in _announced(self.services, "installing", on_step):
             service.install()
 
-    def up(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
-        """Install what is missing and start every service that is not running, in order."""
-        return [self.start(s.name) for s in _announced(self.services, "starting", on_step)]
+    def up(
+        self, on_step: StepCallback | None = None, with_groups: Collection[str] = ()
+    ) -> list[ServiceStatus]:
+        """Install what is missing and start every service that is not running, in order.
+
+        Optional services start only when their group is in ``with_groups``.
+        """
+        unknown = set(with_groups) - {s.group for s in self.services}
+        if unknown:
+            known = sorted({s.group for s in self.services if s.group is not None})
+            raise ServiceError(f"no optional part {', '.join(sorted(unknown))}; known: {known}")
+        chosen = [s for s in self.services if s.group is None or s.group in with_groups]
+        return self._start_in_order(chosen, on_step)
 
     def start(self, name: str) -> ServiceStatus:
         """Install, prepare and start one service, then run its post-start step (idempotent)."""
@@ -166,14 +213,55 @@ class Stack:
         service.after_start()
         return status
 
+    def _start_in_order(
+        self, services: list[StackService], on_step: StepCallback | None
+    ) -> list[ServiceStatus]:
+        """Start ``services`` in order; a run of concurrent ones starts in parallel."""
+        statuses: list[ServiceStatus] = []
+        for run in _runs(services):
+            if on_step is not None:
+                on_step(f"starting {', '.join(s.name for s in run)}")
+            if len(run) == 1:
+                statuses.append(self.start(run[0].name))
+                continue
+            with ThreadPoolExecutor(len(run)) as pool:
+                statuses += pool.map(lambda s: self.start(s.name), run)
+        return statuses
+
     def down(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
         """Stop every service, last started first."""
         last_first = _announced(self.services[::-1], "stopping", on_step)
         return [self.supervisor.stop(s.spec()) for s in last_first][::-1]
 
     def status(self) -> list[ServiceStatus]:
-        """Each service's process and health."""
-        return [self.supervisor.status(service.spec()) for service in self.services]
+        """Each service's process and health; an optional group only while one of it runs."""
+        running = {s.group for s in self.services if self.supervisor.pid(s.name) is not None}
+        return [
+            self.supervisor.status(service.spec())
+            for service in self.services
+            if service.group is None or service.group in running
+        ]
+
+    def group_up(self, group: str, on_step: StepCallback | None = None) -> list[ServiceStatus]:
+        """Start one optional group (``ghlake airflow up``), in order; the rest is left as is."""
+        return self._start_in_order([s for s in self.services if s.group == group], on_step)
+
+    def group_down(self, group: str, on_step: StepCallback | None = None) -> list[ServiceStatus]:
+        """Stop one optional group, last started first."""
+        members = [s for s in self.services[::-1] if s.group == group]
+        return [self.supervisor.stop(s.spec()) for s in _announced(members, "stopping", on_step)]
+
+
+def _runs(services: list[StackService]) -> Iterator[list[StackService]]:
+    """``services`` in start order, grouped: each concurrent run together, the rest alone."""
+    run: list[StackService] = []
+    for service in services:
+        if run and not (service.concurrent and run[-1].concurrent):
+            yield run
+            run = []
+        run.append(service)
+    if run:
+        yield run
 
 
 def _announced(

@@ -179,6 +179,12 @@ class WarehouseClient:
         report: dict[str, Any] = self._send("POST", "/v1/migrate", headers=self._auth())
         return report
 
+    def optimize(self, months: list[int]) -> list[str]:
+        """Merge ``months`` (YYYYMM) of every table now (token required); the statements run."""
+        data = self._send("POST", "/v1/optimize", json={"months": months}, headers=self._auth())
+        statements: list[str] = data["statements"]
+        return statements
+
     def close(self) -> None:
         """Close the pooled connections."""
         self.http.close()

@@ -19,6 +19,7 @@ from ghlake.warehouse.engine import Engine
 from ghlake.warehouse.migrations import MigrationReport, migrate, migration_status
 from ghlake.warehouse.native import for_revision
 from ghlake.warehouse.offsets import rewind_to_earliest
+from ghlake.warehouse.optimize import optimize_statements
 from ghlake.warehouse.queries import TABLE_ROWS, Query, named_query
 from ghlake.warehouse.readonly import DEFAULT_LIMITS, ReadOnlyLimits, ReadOnlyResult
 from ghlake.warehouse.rows import HourStages
@@ -87,6 +88,14 @@ class WarehouseService:
     def run_named(self, name: str, params: Mapping[str, object]) -> list[dict[str, Any]]:
         """Rows of the ``.sql`` file ``name`` with ``params`` bound as they are."""
         return self.engine.rows(named_query(name), params)
+
+    def optimize(self, months: list[int]) -> list[str]:
+        """Merge the ``months`` (YYYYMM) of every table now; the statements run."""
+        statements = optimize_statements(self.settings.warehouse.database, months)
+        for statement in statements:
+            self.engine.execute(statement)
+        log.info("warehouse optimized", extra={"months": months, "statements": len(statements)})
+        return statements
 
     def table_rows(self) -> dict[str, Any]:
         """Rows per warehouse table, as the engine counts them."""

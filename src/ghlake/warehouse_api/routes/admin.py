@@ -86,3 +86,15 @@ async def record_hour_stages(
     """Store each hour's published, lake and warehouse counts for the dashboards."""
     stages = [HourStages(**stage.model_dump()) for stage in body.stages]
     return {"recorded": await run_in_threadpool(service.record_hour_stages, stages)}
+
+
+class OptimizeRequest(BaseModel):
+    """The months (YYYYMM) to merge, e.g. those a backfill touched."""
+
+    months: list[int]
+
+
+@router.post("/v1/optimize", summary="OPTIMIZE ... FINAL of some months (token required)")
+async def optimize(_token: TokenDep, body: OptimizeRequest, service: ServiceDep) -> dict[str, Any]:
+    """Merge the given months of ``github_events`` and of the aggregate tables; what ran."""
+    return {"statements": await run_in_threadpool(service.optimize, body.months)}
