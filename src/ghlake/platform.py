@@ -30,6 +30,7 @@ from ghlake.ledger import Ledger
 from ghlake.metabase.client import MetabaseClient
 from ghlake.metabase.content import load_content
 from ghlake.metabase.provision import Provisioner, WarehouseConnection
+from ghlake.services.spark import SparkEnvironment
 from ghlake.services.stack import Stack
 from ghlake.settings import Settings
 from ghlake.sources.archive import HourFetcher, open_archive
@@ -208,3 +209,10 @@ class Platform:
     def reconciler(self) -> Reconciler:
         """Counts per hour in the ledger, the lake and the warehouse."""
         return Reconciler(self.ledger, self.lake_table, self.store, self.warehouse)
+
+    # Spark (its own environment: jobs and notebooks, spark/)
+
+    @cached_property
+    def spark(self) -> SparkEnvironment:
+        """The Spark environment: its interpreter, jars, master URL and Spark configuration."""
+        return SparkEnvironment(self.settings)

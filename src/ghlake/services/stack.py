@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import httpx
 
@@ -20,6 +20,12 @@ from ghlake.kafka.topics import ensure_topics, event_topics
 from ghlake.lake.store import ObjectStore
 from ghlake.services.kafka_broker import broker_spec, ensure_kafka_jars, format_storage
 from ghlake.services.minio_server import ensure_minio_binary, minio_data_dir, minio_spec
+from ghlake.services.spark import (
+    ensure_spark_environment,
+    master_spec,
+    worker_name,
+    worker_spec,
+)
 from ghlake.services.supervisor import ProcessSpec, ServiceStatus, Supervisor
 from ghlake.settings import Settings
 
@@ -37,6 +43,8 @@ class StackService:
     install: Callable[[], object] = lambda: None  # downloads and builds, into the cache
     prepare: Callable[[], object] = lambda: None  # state set-up before the first start
     after_start: Callable[[], object] = lambda: None
+    # False: started on demand (``ghlake spark up``), not by ``up``; ``down`` stops it.
+    autostart: bool = True
 
 
 def _http_ok(url: str) -> bool:
@@ -105,7 +113,22 @@ def stack_services(settings: Settings) -> list[StackService]:
         _ghlake_service("lake-writer", ("worker",), lake_url, ready_timeout=90),
         _ghlake_service("api", ("api", "serve"), settings.api.url),
     ]
+    services += spark_services(settings)
     return services
+
+
+def spark_services(settings: Settings) -> list[StackService]:
+    """The standalone Spark cluster (``ghlake spark up``): a master and its workers."""
+
+    def on_demand(name: str, spec: Callable[[], ProcessSpec]) -> StackService:
+        install = lambda: ensure_spark_environment(settings)  # noqa: E731
+        return StackService(name, spec=spec, install=install, autostart=False)
+
+    workers = [
+        on_demand(worker_name(i), partial(worker_spec, settings, i))
+        for i in range(1, settings.spark.workers + 1)
+    ]
+    return [on_demand("spark-master", partial(master_spec, settings)), *workers]
 
 
 class Stack:
@@ -136,12 +159,13 @@ class Stack:
 
     def install(self, on_step: StepCallback | None = None) -> None:
         """Fetch and build what the services need (Kafka jars, MinIO), once per pin."""
-        for service in _announced(self.services, "installing", on_step):
+        for service in _announced(_autostarted(self.services), "installing", on_step):
             service.install()
 
     def up(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
         """Install what is missing and start every service that is not running, in order."""
-        return [self.start(s.name) for s in _announced(self.services, "starting", on_step)]
+        autostarted = _autostarted(self.services)
+        return [self.start(s.name) for s in _announced(autostarted, "starting", on_step)]
 
     def start(self, name: str) -> ServiceStatus:
         """Install, prepare and start one service, then run its post-start step (idempotent)."""
@@ -158,8 +182,19 @@ class Stack:
         return [self.supervisor.stop(s.spec()) for s in last_first][::-1]
 
     def status(self) -> list[ServiceStatus]:
-        """Each service's process and health."""
-        return [self.supervisor.status(service.spec()) for service in self.services]
+        """Each service's process and health (an on-demand one only while it runs)."""
+        shown = [s for s in self.services if s.autostart or self.supervisor.pid(s.name) is not None]
+        return [self.supervisor.status(service.spec()) for service in shown]
+
+    def start_on_demand(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
+        """Start the on-demand services (the Spark cluster), in order."""
+        on_demand = [s for s in self.services if not s.autostart]
+        return [self.start(s.name) for s in _announced(on_demand, "starting", on_step)]
+
+    def stop_on_demand(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
+        """Stop the on-demand services, last started first."""
+        on_demand = [s for s in self.services if not s.autostart][::-1]
+        return [self.supervisor.stop(s.spec()) for s in _announced(on_demand, "stopping", on_step)]
 
 
 def _announced(
@@ -170,3 +205,8 @@ def _announced(
         if on_step is not None:
             on_step(f"{verb} {service.name}")
         yield service
+
+
+def _autostarted(services: list[StackService]) -> list[StackService]:
+    """The services ``install`` and ``up`` handle (on-demand ones have their own command)."""
+    return [service for service in services if service.autostart]
