@@ -1,5 +1,5 @@
 # The few commands the README names. Everything installs itself on first use.
-.PHONY: install run test lint lock up down status bench clean
+.PHONY: install run test lint lock up down status bench clean spark-lock
 
 install:
 	scripts/install.sh
@@ -41,3 +41,10 @@ bench: install
 
 clean: down
 	rm -rf .ghlake
+
+spark-lock:  ## renew spark/requirements.lock (the Spark environment: spark/README.md)
+	python3.11 -m venv $${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv
+	$${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv/bin/pip install --quiet uv
+	$${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv/bin/uv pip compile pyproject.toml spark/requirements.in \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
+	  --no-header -o spark/requirements.lock
