@@ -175,7 +175,7 @@ def test_topic_to_lake_is_exactly_once_across_a_restart(
 def test_lake_analytics_top_repositories_equal_the_warehouse(
     spark: SparkEnvironment, real_hours_reconciled: list[HourCounts], tmp_path: Path
 ) -> None:
-    answers = run_notebook(spark, "lake_analytics", tmp_path, top=10)
+    answers = run_notebook(spark, "lake_analytics", tmp_path, top=10, first_day=DAY, last_day=DAY)
     assert answers["spark"], "stars in the real hours"
     assert answers["spark"] == answers["warehouse"]
 
