@@ -77,13 +77,6 @@ class SparkEnvironment:
         """The jars of ``spark/pom.xml`` (one folder per content of the pom)."""
         return self.settings.cache_dir / "spark-jars" / _digest(self.pom)
 
-    @property
-    def installed(self) -> bool:
-        """Whether the environment matches the lock and the jars the pom."""
-        stamp = self.venv / _STAMP
-        complete = self.jars_dir / ".complete"
-        return stamp.is_file() and stamp.read_text() == _digest(self.lock) and complete.is_file()
-
     def jars(self) -> list[Path]:
         """The extra jars for ``spark.jars`` (resolved already: see :meth:`install`)."""
         return sorted(self.jars_dir.glob("*.jar"))
@@ -157,10 +150,26 @@ class SparkEnvironment:
         """Create the virtual environment and fetch the jars, each once per pin."""
         self._install_venv()
         self._install_jars()
+        self._write_defaults()
+
+    def _write_defaults(self) -> None:
+        """The jars and Delta's extension in ``conf/spark-defaults.conf`` of the environment.
+
+        ``spark-submit`` starts the driver's JVM before the job's Python runs, so jars set
+        by the session builder come too late for the driver's classpath; Spark reads this
+        file at every launch. Nothing secret goes here (s3a's keys come from the settings).
+        """
+        keys = ("spark.jars", "spark.sql.extensions", "spark.sql.catalog.spark_catalog")
+        conf = self.conf()
+        lines = [f"{key} {conf[key]}" for key in keys]
+        (self.spark_home / "conf").mkdir(exist_ok=True)
+        (self.spark_home / "conf" / "spark-defaults.conf").write_text("\n".join(lines) + "\n")
 
     def _install_venv(self) -> None:
-        stamp = self.venv / _STAMP
-        if stamp.is_file() and stamp.read_text() == _digest(self.lock):
+        # The lock, and the checkout ghlake is installed from (editable): another checkout
+        # sharing the cache installs itself again, its dependencies already satisfied.
+        stamp, pinned = self.venv / _STAMP, f"{_digest(self.lock)} {self.settings.root}"
+        if stamp.is_file() and stamp.read_text() == pinned:
             return
         python = shutil.which("python3.11")  # ghlake's Python; spark_home's path names it
         if python is None:
@@ -176,7 +185,7 @@ class SparkEnvironment:
              "--name", "ghlake-spark", "--display-name", "ghlake Spark"],
             "registering the Jupyter kernel",
         )  # fmt: skip
-        stamp.write_text(_digest(self.lock))
+        stamp.write_text(pinned)
 
     def _install_jars(self) -> None:
         folder = self.jars_dir
