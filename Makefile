@@ -1,5 +1,5 @@
 # The few commands the README names. Everything installs itself on first use.
-.PHONY: install run test lint lock up down status bench clean airflow-lock
+.PHONY: install run test lint lock up down status bench clean airflow-lock spark-lock
 
 install:
 	scripts/install.sh
@@ -22,9 +22,7 @@ lock:  ## renew requirements.lock from pyproject.toml (the versions a fresh mach
 	  --no-header -o requirements.lock
 
 airflow-lock:  ## renew airflow/requirements.lock (Airflow's own venv) from airflow/requirements.in
-	python3.11 -m venv $${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv
-	$${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv/bin/pip install --quiet uv
-	$${GHLAKE_CACHE_DIR:-$$HOME/.cache/ghlake}/uv/bin/uv pip compile airflow/requirements.in \
+	$$(scripts/uv.sh) pip compile airflow/requirements.in \
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
 	  --no-header -o airflow/requirements.lock
 
@@ -48,3 +46,8 @@ bench: install
 
 clean: down
 	rm -rf .ghlake
+
+spark-lock:  ## renew spark/requirements.lock (the Spark environment: spark/README.md)
+	$$(scripts/uv.sh) pip compile pyproject.toml spark/requirements.in \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
+	  --no-header -o spark/requirements.lock

@@ -12,7 +12,7 @@ same topic, one after the other, each from the start of the topic in its own gro
   :data:`PARQUET_WRITER_COMMIT`, its ``src/`` exported with ``git archive``): the
   baseline the Delta writer must stay within 10% of (one worker each).
 - Spark Structured Streaming (optional, ``--spark``): the same Kafka-to-Parquet work
-  (see spark/lake_baseline.py) on local[2], from its own virtual environment.
+  (see spark/lake_baseline.py) on local[2], in the Spark environment (``ghlake spark install``).
 - a Faust agent that only reads (bench/faust_agent_reader.py): the ceiling of a lake
   writer that took its events through an agent's stream instead of whole batches
   (why the worker does not: stream-processors/README.md).
@@ -33,7 +33,7 @@ workers are the like for like on a 2-core machine); Delta writer / Parquet write
 0.9; a worker's peak RSS < 1 GiB with batches of 100k events.
 
     .venv/bin/python bench/lake.py [--events 600000] [--batch 100000] [--workers 1,2]
-                                   [--spark] [--spark-python PATH]
+                                   [--spark]
 """
 
 from __future__ import annotations
@@ -69,7 +69,6 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL_HOUR = (ROOT / ".." / "shared" / "data" / "gharchive" / "2015-01-01-1.json.gz").resolve()
 TOPIC = "bench.events"
 PARTITIONS = 6
-SPARK_VENV = Path.home() / ".cache" / "ghlake" / "spark-venv"
 PARQUET_WRITER_COMMIT = "0e268fab803190dbc74490d6df4d2793d16aa5b2"
 """The last commit whose lake writer wrote plain Parquet with bucket checkpoints."""
 
@@ -253,23 +252,36 @@ def _compaction(table: LakeTable) -> tuple[float, int, int]:
     return result.bytes_read / 1e6 / seconds, before, len(table.files())
 
 
-def _spark(settings: Settings, events: int, batch: int, python: Path) -> float:
+def _spark(platform: Platform, events: int, batch: int) -> float:
+    """The Spark baseline, run in the Spark environment (``ghlake spark install``)."""
+    environment = platform.spark
+    environment.install()  # once per pin; the notebooks, jobs and tests use the same one
     script = ROOT / "spark" / "lake_baseline.py"
-    work = settings.state_dir / f"spark-{time.time_ns()}"
-    # Spark writes to the local disk (hadoop-aws and its AWS SDK are not fetched for a
-    # baseline): cheaper than MinIO, so the ratio is conservative for ghlake.
-    argv = [str(python), str(script), "--bootstrap", settings.kafka.bootstrap, "--topic", TOPIC,
-            "--events", str(events), "--max-offsets", str(batch), "--out", str(work / "lake"),
+    work = platform.settings.state_dir / f"spark-{time.time_ns()}"
+    # Spark writes to the local disk: cheaper than MinIO, so the ratio is conservative for ghlake.
+    argv = [str(environment.python), str(script), "--events", str(events),
+            "--max-offsets", str(batch), "--out", str(work / "lake"),
             "--work-dir", str(work)]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "SPARK_LOCAL_IP": "127.0.0.1"}
+    env = {**os.environ, **environment.env(), "GHLAKE_SPARK__DRIVER_UI_PORT": "0"}
     result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
-        raise RuntimeError(f"the Spark job failed:\n{(result.stdout + result.stderr)[-3000:]}")
+        raise RuntimeError(f"the Spark job failed:\n{_spark_error(result.stderr)}")
     report = json.loads(lines[-1])
     if report["rows"] != events:
         raise RuntimeError(f"Spark wrote {report['rows']:,} of {events:,} events")
     return float(report["events_per_second"])
+
+
+def _spark_error(stderr: str) -> str:
+    """What a failed Spark job said: its Python traceback, else its last lines that are
+    not Spark's WARN/INFO logging."""
+    lines = stderr.splitlines()
+    tracebacks = [i for i, line in enumerate(lines) if line.startswith("Traceback")]
+    if tracebacks:
+        return "\n".join(lines[tracebacks[-1] :][:60])
+    quiet = [line for line in lines if not re.search(r" (WARN|INFO) ", line)]
+    return "\n".join(quiet[-30:])
 
 
 @dataclasses.dataclass
@@ -310,7 +322,7 @@ def _measure(platform: Platform, args: argparse.Namespace) -> _Figures:
     figures.agent = _faust_agent(settings, published)
     print(f"Faust agent, reading only  {figures.agent:>10,.0f} events/s (nothing written)")
     if args.spark:
-        figures.spark = _spark(settings, published, args.batch, args.spark_python)
+        figures.spark = _spark(platform, published, args.batch)
         print(f"Spark Structured Streaming {figures.spark:>10,.0f} events/s (local[2])")
     lake = settings.lake.model_copy(update={"table": table})
     measured = Platform(settings.model_copy(update={"lake": lake}))
@@ -352,12 +364,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--workers", default="1,2", help="worker counts to measure; 1 first")
     parser.add_argument("--spark", action="store_true", help="also run the Spark baseline")
-    parser.add_argument("--spark-python", type=Path, default=SPARK_VENV / "bin" / "python")
     args = parser.parse_args()
     if not REAL_HOUR.is_file():
         sys.exit(f"the real hour {REAL_HOUR} is needed (../shared/data/gharchive)")
-    if args.spark and not args.spark_python.is_file():
-        sys.exit(f"no Spark environment at {args.spark_python}; see spark/README.md")
     if args.workers.split(",")[0] != "1":
         sys.exit("--workers must measure one worker first (the ratios are to it)")
 

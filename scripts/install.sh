@@ -29,7 +29,7 @@ for tool in "$PYTHON" java mvn go npm; do
 done
 
 UV=$(scripts/uv.sh)
-export UV_CACHE_DIR="${GHLAKE_CACHE_DIR:-$HOME/.cache/ghlake}/uv-cache"
+export UV_CACHE_DIR="$(dirname "$UV")/../../uv-cache"
 
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
@@ -47,7 +47,7 @@ fi
 # says, into the page's static assets; the download is cached under the cache dir.
 page=src/ghlake/api/static
 if [ ! -f "$page/node_modules/.ghlake-installed" ] || [ "$page/package-lock.json" -nt "$page/node_modules/.ghlake-installed" ]; then
-  npm ci --prefix "$page" --cache "${GHLAKE_CACHE_DIR:-$HOME/.cache/ghlake}/npm" \
+  npm ci --prefix "$page" --cache "${GHLAKE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ghlake}/npm" \
     --no-audit --no-fund --loglevel=error >/dev/null
   touch "$page/node_modules/.ghlake-installed"
 fi

@@ -4,7 +4,7 @@
 # cache. Its downloads are cached under the cache directory like everything else.
 set -euo pipefail
 UV_VERSION=0.13.9
-CACHE_DIR=${GHLAKE_CACHE_DIR:-$HOME/.cache/ghlake}
+CACHE_DIR=${GHLAKE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ghlake}
 UV="$CACHE_DIR/uv/bin/uv"
 if [ "$("$UV" --version 2>/dev/null | cut -d' ' -f1-2)" != "uv $UV_VERSION" ]; then
   "${PYTHON:-python3.11}" -m venv "$CACHE_DIR/uv"

@@ -97,6 +97,14 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         "GHLAKE_AIRFLOW__DB_DIR": str(Path(tempfile.mkdtemp(prefix="ghlake-airflow-pg-")) / "data"),
     }
     Path(env["GHLAKE_AIRFLOW__DB_DIR"]).parent.chmod(0o755)
+    spark_master, spark_ui, spark_worker_ui = _free_ports(3)
+    env |= {
+        "GHLAKE_SPARK__MASTER_PORT": str(spark_master),
+        "GHLAKE_SPARK__MASTER_UI_PORT": str(spark_ui),
+        "GHLAKE_SPARK__WORKER_UI_PORT": str(spark_worker_ui),
+        "GHLAKE_SPARK__DRIVER_UI_PORT": "0",
+        "GHLAKE_SPARK__WORKERS": "1",
+    }
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     yield env

@@ -38,6 +38,7 @@ from ghlake.metabase.client import MetabaseClient
 from ghlake.metabase.content import load_content
 from ghlake.metabase.provision import Provisioner, WarehouseConnection
 from ghlake.orchestration.airflow_api import AirflowClient
+from ghlake.services.spark import SparkEnvironment
 from ghlake.services.stack import Stack
 from ghlake.settings import Settings
 from ghlake.sources.archive import HourFetcher, open_archive
@@ -279,3 +280,10 @@ class Platform:
         password, _ = self.settings.airflow_secrets()
         airflow = self.settings.airflow
         return AirflowClient(airflow.url, airflow.admin_user, password)
+
+    # Spark (its own environment: jobs and notebooks, spark/)
+
+    @cached_property
+    def spark(self) -> SparkEnvironment:
+        """The Spark environment: its interpreter, jars, master URL and Spark configuration."""
+        return SparkEnvironment(self.settings)

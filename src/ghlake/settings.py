@@ -37,6 +37,7 @@ __all__ = [
     "PrometheusSettings",
     "ReplaySettings",
     "Settings",
+    "SparkSettings",
     "WarehouseSettings",
     "load_settings",
 ]
@@ -272,6 +273,33 @@ class AirflowSettings(BaseModel):
         return f"http://{self.host}:{self.port}"
 
 
+class SparkSettings(BaseModel):
+    """The Spark environment (its own venv and jars in the cache) and the standalone cluster.
+
+    ``ghlake spark up`` starts a master and ``workers`` workers on these ports; jobs and
+    notebooks use ``master_url`` (``local[*]`` unless a cluster is named), so pointing them
+    at an existing cluster is ``GHLAKE_SPARK__MASTER_URL=spark://host:7077``.
+    """
+
+    host: str = "127.0.0.1"
+    master_port: int = Field(7077, ge=1, le=65535)
+    master_ui_port: int = Field(8090, ge=1, le=65535)  # not 8080: Airflow's api-server
+    worker_ui_port: int = Field(8091, ge=1, le=65535)  # the first worker's; the next +1 ...
+    driver_ui_port: int = Field(4040, ge=0, le=65535)  # 0: no driver UI
+    workers: int = Field(1, ge=1, le=16)
+    worker_cores: int = Field(2, ge=1)
+    worker_memory: str = "2g"
+    driver_memory: str = "2g"
+    master_url: str | None = Field(
+        None, description="spark://host:port of a cluster; None: local[*] in the driver"
+    )
+
+    @property
+    def cluster_url(self) -> str:
+        """The URL of the master ``ghlake spark up`` starts."""
+        return f"spark://{self.host}:{self.master_port}"
+
+
 class Settings(BaseSettings):
     """Everything configurable in ghlake."""
 
@@ -294,6 +322,7 @@ class Settings(BaseSettings):
     lag: LagSettings = LagSettings()
     prometheus: PrometheusSettings = PrometheusSettings()
     airflow: AirflowSettings = AirflowSettings()
+    spark: SparkSettings = SparkSettings()
 
     @model_validator(mode="after")
     def _credentials(self) -> Settings:

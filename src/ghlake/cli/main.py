@@ -22,6 +22,7 @@ from ghlake.cli.lag import lag
 from ghlake.cli.lake import lake_app, worker
 from ghlake.cli.metabase import metabase_app
 from ghlake.cli.poll import poll
+from ghlake.cli.spark import spark_app
 from ghlake.cli.topic_replay import replay_topic
 from ghlake.cli.warehouse import warehouse_app
 from ghlake.errors import GhLakeError
@@ -46,6 +47,7 @@ app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(lake_app, name="lake")
 app.add_typer(api_app, name="api")
 app.add_typer(metabase_app, name="metabase")
+app.add_typer(spark_app, name="spark")
 app.command("worker")(worker)
 app.command("poll")(poll)
 app.command("replay-topic")(replay_topic)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -23,9 +22,9 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from ghlake.errors import ServiceError
 from ghlake.services.postgres import USER, init_cluster, postgres_spec
 from ghlake.services.supervisor import ProcessSpec
+from ghlake.services.venvs import run_tool, uv_install
 from ghlake.settings import Settings
 
 __all__ = [
@@ -56,12 +55,6 @@ def airflow_home(settings: Settings) -> Path:
     return settings.state_dir / "airflow"
 
 
-def _run(argv: list[str], what: str, env: dict[str, str] | None = None) -> None:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
-    if result.returncode != 0:
-        raise ServiceError(f"{what} failed:\n{(result.stdout + result.stderr)[-3000:]}")
-
-
 def ensure_airflow_venv(settings: Settings) -> Path:
     """Create the venv from the lock with uv, unless the stamp says this lock is installed."""
     lock = settings.root / "airflow" / "requirements.lock"
@@ -70,16 +63,7 @@ def ensure_airflow_venv(settings: Settings) -> Path:
     digest = hashlib.sha256(lock.read_bytes()).hexdigest()
     if stamp.is_file() and stamp.read_text().strip() == digest:
         return venv
-    uv = settings.cache_dir / "uv" / "bin" / "uv"
-    if not uv.is_file():  # the same tool venv `make lock` uses
-        _run([sys.executable, "-m", "venv", str(uv.parents[1])], "creating uv's venv")
-        _run([str(uv.parents[1] / "bin" / "pip"), "install", "--quiet", "uv"], "installing uv")
-    if not (venv / "bin" / "python").is_file():
-        _run([str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)], "airflow venv")
-    env = {**os.environ, "UV_CACHE_DIR": str(settings.cache_dir / "uv-cache")}
-    argv = [str(uv), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
-            "--require-hashes", "-r", str(lock)]  # fmt: skip
-    _run(argv, f"installing Airflow from {lock}", env)
+    uv_install(settings, venv, "--require-hashes", "-r", str(lock), what=f"installing {lock}")
     stamp.write_text(f"{digest}\n")
     return venv
 
@@ -168,7 +152,9 @@ def migrate_airflow_db(settings: Settings) -> None:
     passwords.write_text(json.dumps({settings.airflow.admin_user: password}))
     passwords.chmod(0o600)
     binary = str(airflow_venv(settings) / "bin" / "airflow")
-    _run([binary, "db", "migrate"], "airflow db migrate", {**os.environ, **airflow_env(settings)})
+    run_tool(
+        [binary, "db", "migrate"], "airflow db migrate", {**os.environ, **airflow_env(settings)}
+    )
 
 
 def _monitor(settings: Settings) -> dict[str, dict[str, object]]:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import httpx
 
@@ -33,6 +33,12 @@ from ghlake.services.prometheus_server import (
     prometheus_binary,
     prometheus_spec,
     write_prometheus_config,
+)
+from ghlake.services.spark import (
+    ensure_spark_environment,
+    master_spec,
+    worker_name,
+    worker_spec,
 )
 from ghlake.services.supervisor import ProcessSpec, ServiceStatus, Supervisor
 from ghlake.settings import Settings
@@ -133,6 +139,7 @@ def stack_services(settings: Settings) -> list[StackService]:
             )
         )
     services += airflow_services(settings)
+    services += spark_services(settings)
     return services
 
 
@@ -157,6 +164,24 @@ def airflow_services(settings: Settings) -> list[StackService]:
         for component in AIRFLOW_COMPONENTS
     ]
     return [database, *components]
+
+
+def spark_services(settings: Settings) -> list[StackService]:
+    """The standalone Spark cluster (``ghlake spark up``): a master and its workers.
+
+    The Spark environment (a 2 GB venv and its jars) is set up when the cluster first
+    starts, not by ``ghlake install``: most stacks never run Spark.
+    """
+
+    def on_demand(name: str, spec: Callable[[], ProcessSpec]) -> StackService:
+        environment = lambda: ensure_spark_environment(settings)  # noqa: E731
+        return StackService(name, spec=spec, prepare=environment, group="spark")
+
+    workers = [
+        on_demand(worker_name(i), partial(worker_spec, settings, i))
+        for i in range(1, settings.spark.workers + 1)
+    ]
+    return [on_demand("spark-master", partial(master_spec, settings)), *workers]
 
 
 class Stack:

@@ -1,0 +1,43 @@
+"""``ghlake spark``: the Spark environment and the standalone cluster (spark/README.md)."""
+
+from __future__ import annotations
+
+import typer
+
+from ghlake.cli.common import console, load_platform
+
+__all__ = ["spark_app"]
+
+spark_app = typer.Typer(help="The Spark environment and its standalone cluster.")
+
+
+@spark_app.command("install")
+def install() -> None:
+    """Create the Spark virtual environment and fetch its jars into the cache (once per pin)."""
+    platform = load_platform()
+    with console.status("installing the Spark environment (first time: a few minutes)"):
+        platform.spark.install()
+    console.print(f"[green]installed[/] {platform.spark.venv} and {platform.spark.jars_dir}")
+
+
+@spark_app.command("up")
+def up() -> None:
+    """Start the standalone cluster: a master and ``GHLAKE_SPARK__WORKERS`` workers."""
+    from ghlake.cli.main import _status_table  # noqa: PLC0415 - main imports this module
+
+    platform = load_platform()
+    with console.status("starting Spark") as status:
+        statuses = platform.stack.group_up("spark", on_step=status.update)
+    console.print(_status_table(statuses))
+    master = platform.settings.spark.cluster_url
+    console.print(f"jobs and notebooks on it: GHLAKE_SPARK__MASTER_URL={master}")
+
+
+@spark_app.command("down")
+def down() -> None:
+    """Stop the standalone cluster."""
+    from ghlake.cli.main import _status_table  # noqa: PLC0415 - main imports this module
+
+    with console.status("stopping Spark") as status:
+        statuses = load_platform().stack.group_down("spark", on_step=status.update)
+    console.print(_status_table(statuses))

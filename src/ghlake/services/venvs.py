@@ -1,0 +1,36 @@
+"""Virtual environments of their own (Airflow, Spark), installed from hash locks with uv.
+
+One uv for every lock: the pinned one ``scripts/uv.sh`` installs into the cache (as
+``make lock`` and ``scripts/install.sh`` use it), with its downloads cached there too.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ghlake.errors import ServiceError
+from ghlake.settings import Settings
+
+__all__ = ["run_tool", "uv_install"]
+
+
+def run_tool(argv: list[str], what: str, env: dict[str, str] | None = None) -> str:
+    """Run a set-up command; its output, or a :class:`ServiceError` with its last lines."""
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+    if result.returncode != 0:
+        raise ServiceError(f"{what} failed:\n{(result.stdout + result.stderr)[-3000:]}")
+    return result.stdout
+
+
+def uv_install(settings: Settings, venv: Path, *requirements: str, what: str) -> None:
+    """Create ``venv`` (Python 3.11, this interpreter) if needed and install into it."""
+    env = {**os.environ, "UV_CACHE_DIR": str(settings.cache_dir / "uv-cache"),
+           "GHLAKE_CACHE_DIR": str(settings.cache_dir)}  # fmt: skip
+    uv = run_tool([str(settings.root / "scripts" / "uv.sh")], "installing uv", env).strip()
+    if not (venv / "bin" / "python").is_file():
+        run_tool([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], what, env)
+    python = str(venv / "bin" / "python")
+    run_tool([uv, "pip", "install", "--quiet", "--python", python, *requirements], what, env)
