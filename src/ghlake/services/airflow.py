@@ -20,9 +20,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
-import psycopg
 
-from ghlake.services.postgres import USER, init_cluster, postgres_spec
+from ghlake.services.postgres import USER, database_ready, init_cluster, postgres_spec
 from ghlake.services.supervisor import ProcessSpec
 from ghlake.services.venvs import run_tool, uv_install
 from ghlake.settings import Settings
@@ -115,22 +114,12 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def _db_healthy(port: int) -> bool:
-    """Answers, and has the airflow database (created on first start)."""
-    dsn = f"host=127.0.0.1 port={port} user={USER} dbname=postgres"
-    with psycopg.connect(dsn, connect_timeout=2, autocommit=True) as conn:
-        query = "SELECT 1 FROM pg_database WHERE datname = %s"
-        if conn.execute(query, (DATABASE,)).fetchone() is None:
-            conn.execute(f"CREATE DATABASE {DATABASE}")  # a constant identifier, not input
-    return True
-
-
 def airflow_db_spec(settings: Settings) -> ProcessSpec:
     """Airflow's own PostgreSQL cluster (:func:`init_airflow_db` creates it)."""
     port = settings.airflow.db_port
     return replace(
         postgres_spec(_db_dir(settings), port), name="airflow-db", address=_db_url(settings),
-        health=lambda: _db_healthy(port),
+        health=lambda: database_ready(port, DATABASE),
     )  # fmt: skip
 
 

@@ -61,13 +61,13 @@ def postgres_url(port: int, database: str = DATABASE) -> str:
     return f"postgresql+psycopg://{USER}@127.0.0.1:{port}/{database}"
 
 
-def _healthy(port: int) -> bool:
-    """Answers, and has the ghlake database (created on first start)."""
+def database_ready(port: int, database: str = DATABASE) -> bool:
+    """Answers, and has ``database`` (created on first start)."""
     dsn = f"host=127.0.0.1 port={port} user={USER} dbname=postgres"
     with psycopg.connect(dsn, connect_timeout=2, autocommit=True) as conn:
         query = "SELECT 1 FROM pg_database WHERE datname = %s"
-        if conn.execute(query, (DATABASE,)).fetchone() is None:
-            conn.execute(f"CREATE DATABASE {DATABASE}")  # a constant identifier, not input
+        if conn.execute(query, (database,)).fetchone() is None:
+            conn.execute(f"CREATE DATABASE {database}")  # a constant identifier, not input
     return True
 
 
@@ -79,7 +79,7 @@ def postgres_spec(data_dir: Path, port: int) -> ProcessSpec:
         name="postgres",
         argv=_as_server_user(argv),
         address=postgres_url(port),
-        health=lambda: _healthy(port),
+        health=lambda: database_ready(port),
         ready_timeout=30,
         stop_timeout=15,
     )
