@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -392,3 +393,29 @@ def test_a_slow_query_stalls_neither_health_nor_ingestion(
     worker.join()
     assert answers[0].status_code == 200
     assert consumed_during_query, "the events were consumed while the slow query still ran"
+
+
+def test_other_clients_are_answered_during_a_slow_query_and_a_gone_client_stops_its_own(
+    platform: Platform, http: httpx.Client, url: str
+) -> None:
+    admin = (platform.settings.warehouse.admin_user, DEV_ADMIN_PASSWORD)
+    marker = f"gone-{uuid.uuid4().hex}"
+    slow = f"SELECT '{marker}', count() FROM numbers(1000000000000) WHERE sipHash64(number) = 7"
+
+    def running() -> int:
+        check = (
+            "SELECT count() FROM system.processes WHERE query LIKE {m:String} "
+            "AND query NOT LIKE '%system.processes%'"
+        )
+        response = http.post("/", params={"param_m": f"%{marker}%"}, content=check, auth=admin)
+        return int(response.text)
+
+    # The client gives up after a second and closes its connection, as a dashboard tab does.
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(url, content=slow, timeout=httpx.Timeout(10, read=1.5))
+    assert running() == 1, "the slow query was running"
+    # Meanwhile the engine answers everyone else (a pool of connections, not one session).
+    started = time.monotonic()
+    assert http.post("/", content="SELECT 1").text == "1\n"
+    assert time.monotonic() - started < 2
+    wait_for(lambda: running() == 0, timeout=10)  # cancelled long before its 30 s limit

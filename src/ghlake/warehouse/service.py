@@ -121,7 +121,13 @@ class WarehouseService:
         return self.engine.read_only(sql, limits.capped_by(DEFAULT_LIMITS))
 
     def clickhouse(
-        self, request: WireRequest, user: WarehouseUser, query_id: str, *, get: bool = False
+        self,
+        request: WireRequest,
+        user: WarehouseUser,
+        query_id: str,
+        *,
+        get: bool = False,
+        run_tag: str | None = None,
     ) -> tuple[bytes, str]:
         """A ClickHouse client's request run as ``user``: the answer and its format.
 
@@ -148,7 +154,8 @@ class WarehouseService:
             # A GET is read-only, as in ClickHouse (readonly = 2); a read-only user's own
             # readonly = 1 is stricter, and the engine refuses a second change of it.
             *([("readonly", "2")] if get and not user.readonly else []),
-            ("log_comment", query_id),
+            # The query id, and the run's own tag, by which cancel() finds it.
+            ("log_comment", query_id if run_tag is None else f"{query_id} [{run_tag}]"),
             *user.settings,
         ]
         statement = statement_with_settings(canonical, settings)
@@ -164,6 +171,15 @@ class WarehouseService:
         if fmt == "Native" and revision.isdigit() and int(revision) > 0:
             data = for_revision(data, int(revision))
         return data, fmt
+
+    def cancel(self, run_tag: str) -> None:
+        """Stop the query run with ``run_tag`` (its client went away), if it still runs."""
+        if not run_tag.isalnum():
+            raise ValueError(f"a run tag is a generated hex string, not {run_tag!r}")
+        self.engine.rows(
+            "KILL QUERY WHERE query LIKE {pattern:String} AND query NOT LIKE '%KILL QUERY%' ASYNC",
+            {"pattern": f"%[{run_tag}]%"},
+        )
 
     def _native_header(
         self, statement: str, params: Mapping[str, str], database: str | None

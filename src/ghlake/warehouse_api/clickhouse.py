@@ -18,12 +18,14 @@ and :mod:`ghlake.warehouse.wire`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
 import time
 import uuid
 from collections.abc import Callable
+from typing import TypeVar
 
 import cramjam
 import orjson
@@ -39,6 +41,8 @@ from ghlake.warehouse.service import WarehouseService
 from ghlake.warehouse.users import WarehouseUser, authenticate
 from ghlake.warehouse.wire import ClickHouseError, wire_request
 from ghlake.warehouse_api.deps import Metrics
+
+T = TypeVar("T")
 
 __all__ = ["create_clickhouse_app"]
 
@@ -87,6 +91,27 @@ def _credentials(request: Request) -> tuple[str | None, str | None]:
     if "x-clickhouse-user" in request.headers:
         return request.headers["x-clickhouse-user"], request.headers.get("x-clickhouse-key", "")
     return request.query_params.get("user"), request.query_params.get("password")
+
+
+# How often a running query looks whether its client is still there.
+DISCONNECT_POLL_SECONDS = 0.5
+
+
+async def _unless_gone(
+    request: Request, run: Callable[[str], T], cancel: Callable[[str], None]
+) -> T:
+    """``run(tag)`` in a worker thread; if the client disconnects meanwhile, ``cancel(tag)``
+    stops the query in the engine (KILL QUERY), as clickhouse-server does."""
+    tag = uuid.uuid4().hex
+    task = asyncio.ensure_future(run_in_threadpool(run, tag))
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL_SECONDS)
+        if done:
+            return task.result()
+        if await request.is_disconnected():
+            log.info("client gone: cancelling run %s", tag)
+            await run_in_threadpool(cancel, tag)
+            return await task
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -183,8 +208,12 @@ def create_clickhouse_app(
             except UnicodeDecodeError as exc:
                 raise ClickHouseError.named("SYNTAX_ERROR", "the query is not UTF-8") from exc
             wire = wire_request(request.query_params.multi_items(), text, request.headers)
-            data, fmt = await run_in_threadpool(
-                service().clickhouse, wire, user, query_id, get=request.method == "GET"
+            data, fmt = await _unless_gone(
+                request,
+                lambda tag: service().clickhouse(
+                    wire, user, query_id, get=request.method == "GET", run_tag=tag
+                ),
+                service().cancel,
             )
         except ClickHouseError as exc:
             log.info("clickhouse query %s refused: %s", query_id, exc.text.splitlines()[0][:300])
