@@ -39,12 +39,12 @@ def load_platform() -> Platform:
     return Platform(load_settings())
 
 
-def new_progress() -> Progress:
-    """A progress bar with a count of items and of lines."""
+def new_progress(unit: str | None = None) -> Progress:
+    """A progress bar with a count of items, then of lines (``lines`` field) or ``unit``."""
+    counted = TextColumn(unit) if unit else TextColumn("{task.fields[lines]:,} lines")
     return Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-        MofNCompleteColumn(), TextColumn("{task.fields[lines]:,} lines"),
-        TimeElapsedColumn(), console=console,
+        MofNCompleteColumn(), counted, TimeElapsedColumn(), console=console,
     )  # fmt: skip
 
 

@@ -6,17 +6,9 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-from ghlake.cli.common import console, err_console, load_platform
+from ghlake.cli.common import console, err_console, load_platform, new_progress
 from ghlake.errors import InvalidInputError
 from ghlake.ingest.topic_replay import (
     Store,
@@ -82,10 +74,7 @@ def replay_topic(
     span = replayer.plan(request)
     stores = 2 if store == "both" else 1
     record = platform.topic_replays.create(request.store, request.from_time, request.to_time)
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("events"), TimeElapsedColumn(), console=console,
-    ) as progress:  # fmt: skip
+    with new_progress("events") as progress:
         task = progress.add_task(f"replaying {store}", total=span.messages * stores)
 
         def on_progress(report: TopicReplayReport) -> None:

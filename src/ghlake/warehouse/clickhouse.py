@@ -20,6 +20,7 @@ import orjson
 from clickhouse_connect import get_client
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from pydantic import SecretStr
 
 from ghlake.errors import InvalidInputError, ServiceError, Transient, WarehouseError
 from ghlake.settings import Settings
@@ -47,20 +48,21 @@ class ClickHouseQueries:
     def from_settings(cls, settings: Settings) -> ClickHouseQueries:
         """The warehouse service's interface, as the read-only analyst."""
         warehouse = settings.warehouse
-        assert warehouse.analyst_password is not None
-        return cls(
-            warehouse.host, warehouse.http_port, warehouse.analyst_user,
-            warehouse.analyst_password.get_secret_value(), warehouse.database,
-        )  # fmt: skip
+        return cls._as(settings, warehouse.analyst_user, warehouse.analyst_password)
 
     @classmethod
     def as_admin(cls, settings: Settings) -> ClickHouseQueries:
         """The warehouse service's interface, as the admin (statements that write)."""
         warehouse = settings.warehouse
-        assert warehouse.admin_password is not None
+        return cls._as(settings, warehouse.admin_user, warehouse.admin_password)
+
+    @classmethod
+    def _as(cls, settings: Settings, user: str, password: SecretStr | None) -> ClickHouseQueries:
+        warehouse = settings.warehouse
+        assert password is not None  # settings give every user a password (dev) or refuse
         return cls(
-            warehouse.host, warehouse.http_port, warehouse.admin_user,
-            warehouse.admin_password.get_secret_value(), warehouse.database,
+            warehouse.host, warehouse.http_port, user, password.get_secret_value(),
+            warehouse.database,
         )  # fmt: skip
 
     @property
