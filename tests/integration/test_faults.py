@@ -29,6 +29,7 @@ from ghlake.lake.verify import HourVerification, verify_hour
 from ghlake.platform import Platform
 from ghlake.services.supervisor import ProcessSpec
 from ghlake.sources.archive import open_archive
+from tests.conftest import wait_for
 from ghlake.streams.lake_app import (
     FAILPOINT_PAUSE_AFTER_DEAD_LETTERS,
     FAILPOINT_PAUSE_AFTER_FIRST_OBJECT,
@@ -352,6 +353,23 @@ def test_broker_restart_while_the_writer_runs(platform: Platform, tmp_path: Path
     assert_lake_equals_source(wait_lake_holds(platform, tmp_path, hours))
     assert platform.stack.supervisor.pid(WRITER) == writer_pid, "the worker rode out the restart"
     assert _health(_lake_url(platform)) == 200
+    # The API's lag monitor rode it out too: a sample taken after the restart, without error,
+    # lists the writer's group.
+    restarted = time.time()
+
+    seen: list[dict[str, Any]] = []
+
+    def monitor_answers() -> bool:
+        body = httpx.get(f"{platform.settings.api.url}/v1/lag", timeout=10).json()
+        groups = {g["group"] for g in body["groups"]}
+        seen[:] = [{"at": body["at"], "error": body.get("error"), "groups": sorted(groups)}]
+        fresh = body["at"] > restarted and body.get("error") is None
+        return fresh and platform.settings.lake.consumer_group in groups
+
+    try:
+        wait_for(monitor_answers, timeout=60)
+    except AssertionError as exc:
+        raise AssertionError(f"the lag monitor did not recover: {seen} (now {time.time()})") from exc
 
 
 def _wait_partitions_led(platform: Platform, timeout: float = 60) -> None:

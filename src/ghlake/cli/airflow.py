@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ghlake.cli.common import console, load_platform
+from ghlake.cli.common import console, load_platform, start_group, stop_group
 from ghlake.errors import ServiceError
 from ghlake.hours import Hour
 from ghlake.orchestration.airflow_api import BackfillProgress, follow
@@ -23,12 +23,7 @@ airflow_app = typer.Typer(
 @airflow_app.command("up")
 def airflow_up() -> None:
     """Start Airflow's database and components (the rest of the stack is left as it is)."""
-    from ghlake.cli.main import _status_table  # noqa: PLC0415 - main imports this module
-
-    platform = load_platform()
-    with console.status("starting Airflow (first time: a minute)") as status:
-        statuses = platform.stack.group_up("airflow", on_step=status.update)
-    console.print(_status_table(statuses))
+    platform = start_group("airflow", "starting Airflow (first time: a minute)")
     console.print(f"Airflow's UI: {platform.settings.airflow.url} "
                   f"(user {platform.settings.airflow.admin_user})")  # fmt: skip
 
@@ -36,11 +31,7 @@ def airflow_up() -> None:
 @airflow_app.command("down")
 def airflow_down() -> None:
     """Stop Airflow's components and its database."""
-    from ghlake.cli.main import _status_table  # noqa: PLC0415 - main imports this module
-
-    with console.status("stopping Airflow") as status:
-        statuses = load_platform().stack.group_down("airflow", on_step=status.update)
-    console.print(_status_table(statuses))
+    stop_group("airflow", "stopping Airflow")
 
 
 def backfill(

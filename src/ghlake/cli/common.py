@@ -13,6 +13,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 
 from ghlake.platform import Platform
 from ghlake.settings import Settings
@@ -23,7 +24,19 @@ if TYPE_CHECKING:
 
     from fastapi import FastAPI
 
-__all__ = ["console", "err_console", "load_platform", "load_settings", "new_progress", "serve"]
+    from ghlake.services.supervisor import ServiceStatus
+
+__all__ = [
+    "console",
+    "err_console",
+    "load_platform",
+    "load_settings",
+    "new_progress",
+    "serve",
+    "start_group",
+    "status_table",
+    "stop_group",
+]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -37,6 +50,36 @@ def load_settings() -> Settings:
 def load_platform() -> Platform:
     """The platform for the environment's settings."""
     return Platform(load_settings())
+
+
+def status_table(statuses: list[ServiceStatus]) -> Table:
+    """The services as ``ghlake status`` shows them: state, pid, address, log."""
+    table = Table(title="ghlake services")
+    for column in ("service", "state", "pid", "address", "log"):
+        table.add_column(column)
+    colors = {"healthy": "green", "unhealthy": "yellow", "stopped": "red"}
+    for s in statuses:
+        state = f"[{colors[s.state]}]{s.state}[/]" + (
+            " (started)" if s.changed and s.running else ""
+        )
+        table.add_row(s.name, state, str(s.pid or "-"), s.address, str(s.log))
+    return table
+
+
+def start_group(group: str, doing: str) -> Platform:
+    """Start an optional group of the stack (``airflow``, ``spark``) and show its services."""
+    platform = load_platform()
+    with console.status(doing) as status:
+        statuses = platform.stack.group_up(group, on_step=status.update)
+    console.print(status_table(statuses))
+    return platform
+
+
+def stop_group(group: str, doing: str) -> None:
+    """Stop an optional group of the stack and show its services."""
+    with console.status(doing) as status:
+        statuses = load_platform().stack.group_down(group, on_step=status.update)
+    console.print(status_table(statuses))
 
 
 def new_progress(unit: str | None = None) -> Progress:

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from ghlake.cli.airflow import airflow_app, backfill
 from ghlake.cli.api import api_app
-from ghlake.cli.common import console, err_console, load_platform, new_progress
+from ghlake.cli.common import console, err_console, load_platform, new_progress, status_table
 from ghlake.cli.lag import lag
 from ghlake.cli.lake import lake_app, worker
 from ghlake.cli.metabase import metabase_app
@@ -32,7 +32,6 @@ from ghlake.ingest.replay import HourReport
 from ghlake.ledger import HourStatus
 from ghlake.logs import configure_logging
 from ghlake.platform import Platform
-from ghlake.services.supervisor import ServiceStatus
 
 __all__ = ["app", "run"]
 
@@ -66,19 +65,6 @@ def _main(
     configure_logging(logging.DEBUG if debug else logging.WARNING)
 
 
-def _status_table(statuses: list[ServiceStatus]) -> Table:
-    table = Table(title="ghlake services")
-    for column in ("service", "state", "pid", "address", "log"):
-        table.add_column(column)
-    colors = {"healthy": "green", "unhealthy": "yellow", "stopped": "red"}
-    for s in statuses:
-        state = f"[{colors[s.state]}]{s.state}[/]" + (
-            " (started)" if s.changed and s.running else ""
-        )
-        table.add_row(s.name, state, str(s.pid or "-"), s.address, str(s.log))
-    return table
-
-
 @app.command()
 def install() -> None:
     """Fetch the Kafka jars and build the MinIO server into the cache (once per pin)."""
@@ -100,7 +86,7 @@ def up(
     """Install what is missing and start the stack (Kafka, MinIO, warehouse, lake writer)."""
     with console.status("starting ghlake") as status:
         statuses = load_platform().stack.up(on_step=status.update, with_groups=with_ or ())
-    console.print(_status_table(statuses))
+    console.print(status_table(statuses))
 
 
 @app.command()
@@ -108,14 +94,14 @@ def down() -> None:
     """Stop every service of the stack."""
     with console.status("stopping ghlake") as status:
         statuses = load_platform().stack.down(on_step=status.update)
-    console.print(_status_table(statuses))
+    console.print(status_table(statuses))
 
 
 @app.command()
 def status() -> None:
     """Show each service, its address and its health."""
     statuses = load_platform().stack.status()
-    console.print(_status_table(statuses))
+    console.print(status_table(statuses))
     if not all(s.healthy for s in statuses):
         raise typer.Exit(1)
 
@@ -274,7 +260,7 @@ def demo(
     platform = load_platform()
     with console.status("starting ghlake") as status:
         platform.stack.up(on_step=status.update)
-    console.print(_status_table(platform.stack.status()))
+    console.print(status_table(platform.stack.status()))
     if source is not None:
         if from_ is None:
             raise typer.BadParameter("--from is required with --source")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ghlake.cli.common import console, load_platform
+from ghlake.cli.common import console, load_platform, start_group, stop_group
 
 __all__ = ["spark_app"]
 
@@ -23,12 +23,7 @@ def install() -> None:
 @spark_app.command("up")
 def up() -> None:
     """Start the standalone cluster: a master and ``GHLAKE_SPARK__WORKERS`` workers."""
-    from ghlake.cli.main import _status_table  # noqa: PLC0415 - main imports this module
-
-    platform = load_platform()
-    with console.status("starting Spark") as status:
-        statuses = platform.stack.group_up("spark", on_step=status.update)
-    console.print(_status_table(statuses))
+    platform = start_group("spark", "starting Spark")
     master = platform.settings.spark.cluster_url
     console.print(f"jobs and notebooks on it: GHLAKE_SPARK__MASTER_URL={master}")
 
@@ -36,8 +31,4 @@ def up() -> None:
 @spark_app.command("down")
 def down() -> None:
     """Stop the standalone cluster."""
-    from ghlake.cli.main import _status_table  # noqa: PLC0415 - main imports this module
-
-    with console.status("stopping Spark") as status:
-        statuses = load_platform().stack.group_down("spark", on_step=status.update)
-    console.print(_status_table(statuses))
+    stop_group("spark", "stopping Spark")

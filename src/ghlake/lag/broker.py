@@ -67,11 +67,14 @@ class BrokerOffsets:
     def __init__(self, bootstrap: str, *, timeout: float = 10.0, cache_size: int = 4096) -> None:
         self.bootstrap = bootstrap
         self.timeout = timeout
-        self._admin = AdminClient({"bootstrap.servers": bootstrap})
+        self._admin = self._new_admin()
         self._reader: Consumer | None = None
         # Record timestamps never change: (topic, partition, offset) -> seconds.
         self._stamps: OrderedDict[tuple[str, int, int], float] = OrderedDict()
         self._cache_size = cache_size
+
+    def _new_admin(self) -> AdminClient:
+        return AdminClient({"bootstrap.servers": self.bootstrap})
 
     def close(self) -> None:
         """Close the record reader (the admin client holds no group)."""
@@ -79,20 +82,29 @@ class BrokerOffsets:
             self._reader.close()
             self._reader = None
 
+    def _unanswered(self, what: str, exc: Exception) -> BrokerUnavailableError:
+        """Start over with a new admin client: after a broker restart, librdkafka's can leave
+        every later group listing unanswered (seen on the pinned broker). The record reader
+        stays: it is assigned per call, and closing it while the broker is away can block."""
+        self._admin = self._new_admin()
+        return BrokerUnavailableError(f"cannot read {what} from {self.bootstrap}: {exc!r}")
+
     def read(self, now: float | None = None) -> BrokerView:
         """One view of every consumer group and the partitions it has committed or owns."""
         try:
             groups = self._groups()
             logs = self._logs({tp for group in groups for tp in group.committed})
-        except KafkaException as exc:
-            raise BrokerUnavailableError(
-                f"cannot read consumer groups from {self.bootstrap}: {exc}"
-            ) from exc
+        except (KafkaException, TimeoutError) as exc:
+            raise self._unanswered("consumer groups", exc) from exc
         return BrokerView(time.time() if now is None else now, tuple(groups), logs)
 
     def _groups(self) -> list[GroupView]:
-        listed = self._admin.list_consumer_groups(request_timeout=self.timeout)
-        names = sorted(g.group_id for g in listed.result(timeout=self.timeout).valid)
+        listed = self._admin.list_consumer_groups(request_timeout=self.timeout).result(
+            timeout=self.timeout
+        )
+        if listed.errors:
+            raise KafkaException(listed.errors[0])
+        names = sorted(g.group_id for g in listed.valid)
         if not names:
             return []
         described = _results(
@@ -163,8 +175,8 @@ class BrokerOffsets:
             if found is None or found.error is not None:
                 return 0
             logs = self._logs((topic, number) for number in found.partitions)
-        except KafkaException as exc:
-            raise BrokerUnavailableError(f"cannot read {topic} on {self.bootstrap}: {exc}") from exc
+        except (KafkaException, TimeoutError) as exc:
+            raise self._unanswered(topic, exc) from exc
         return sum(end - start for start, end in logs.values())
 
     def record_timestamps(

@@ -5,6 +5,12 @@ Each Kafka record (value, provenance headers, partition, offset) goes through
 event of ``events/schema.py`` in the lake's Delta types (:func:`ghlake.lake.schema.delta_type`:
 ``UInt64`` as ``decimal(20,0)``, so a cityHash64 key above 2^63 is kept exactly), the Kafka
 partition and offset, and the line. One schema: Spark's is derived from it, not copied.
+
+:func:`each_event_once` writes such a stream to a Delta table the way ghlake's lake holds
+events: once per identity ``(event_key, created_at)``. The topic can hold an event twice
+(an hour replayed again with ``--force``); each micro-batch is merged into the table
+(insert when the identity is absent), which also makes a batch that Spark runs again
+after a crash a no-op. No streaming state grows with the topic.
 """
 
 from __future__ import annotations
@@ -13,18 +19,32 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.streaming import DataStreamWriter
 from pyspark.sql.types import StructType
 
 from ghlake.events.normalize import EventTableBuilder, MalformedEventError, file_time_seconds
 from ghlake.lake.schema import FILE_SCHEMA, LAKE_FIELDS, PARTITION_COLUMN
 from ghlake.platform import Platform
 
-__all__ = ["EVENT_ROWS", "event_struct", "kafka_events", "normalize_batches", "typed_events"]
+__all__ = [
+    "EVENT_ROWS",
+    "IDENTITY",
+    "each_event_once",
+    "event_struct",
+    "kafka_events",
+    "merge_new_events",
+    "normalize_batches",
+    "typed_events",
+]
 
 EVENT_ROWS: pa.Schema = FILE_SCHEMA.append(pa.field(PARTITION_COLUMN, pa.string(), False))
 """The rows of the typed stream: the lake's file columns and its partition column."""
+
+IDENTITY = ("event_key", "created_at")
+"""An event's identity in the lake (:class:`ghlake.events.identity.EventIdentity`)."""
 
 
 def event_struct() -> StructType:
@@ -94,3 +114,21 @@ def normalize_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBa
         columns = [table.column(f.name).cast(f.type) for f in FILE_SCHEMA]
         columns.append(pc.strftime(table.column("created_at"), "%Y-%m-%d"))
         yield from pa.Table.from_arrays(columns, schema=EVENT_ROWS).to_batches()
+
+
+def merge_new_events(batch: DataFrame, url: str) -> None:
+    """Add to the Delta table at ``url`` the events of ``batch`` whose identity it lacks."""
+    spark = batch.sparkSession
+    new = batch.dropDuplicates(list(IDENTITY))
+    if not DeltaTable.isDeltaTable(spark, url):
+        new.write.format("delta").partitionBy(PARTITION_COLUMN).mode("append").save(url)
+        return
+    # The partition column first: the merge reads only the event dates of the batch.
+    same = " AND ".join(f"t.{c} = s.{c}" for c in (PARTITION_COLUMN, *IDENTITY))
+    target = DeltaTable.forPath(spark, url).alias("t")
+    target.merge(new.alias("s"), same).whenNotMatchedInsertAll().execute()
+
+
+def each_event_once(events: DataFrame, url: str) -> DataStreamWriter:
+    """A writer of the typed stream ``events`` into the Delta table at ``url``, once per event."""
+    return events.writeStream.foreachBatch(lambda batch, _id: merge_new_events(batch, url))
