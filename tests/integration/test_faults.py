@@ -29,7 +29,6 @@ from ghlake.lake.verify import HourVerification, verify_hour
 from ghlake.platform import Platform
 from ghlake.services.supervisor import ProcessSpec
 from ghlake.sources.archive import open_archive
-from tests.conftest import wait_for
 from ghlake.streams.lake_app import (
     FAILPOINT_PAUSE_AFTER_DEAD_LETTERS,
     FAILPOINT_PAUSE_AFTER_FIRST_OBJECT,
@@ -38,7 +37,7 @@ from ghlake.streams.lake_app import (
 )
 from ghlake.synth import SynthConfig, write_hour
 from ghlake.synth.hourfile import generate_hour
-from tests.conftest import read_dead_letters, replay
+from tests.conftest import read_dead_letters, replay, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -369,7 +368,9 @@ def test_broker_restart_while_the_writer_runs(platform: Platform, tmp_path: Path
     try:
         wait_for(monitor_answers, timeout=60)
     except AssertionError as exc:
-        raise AssertionError(f"the lag monitor did not recover: {seen} (now {time.time()})") from exc
+        raise AssertionError(
+            f"the lag monitor did not recover: {seen} (now {time.time()})"
+        ) from exc
 
 
 def _wait_partitions_led(platform: Platform, timeout: float = 60) -> None:

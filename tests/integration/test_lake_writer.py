@@ -31,12 +31,13 @@ from clickhouse_cityhash.cityhash import CityHash64
 
 from ghlake.errors import InvalidInputError
 from ghlake.hours import Hour
+from ghlake.kafka.ranges import TopicRecord
 from ghlake.lake import maintenance
 from ghlake.lake.convert import convert_parquet_layout
 from ghlake.lake.reader import count_by_source_hour
 from ghlake.lake.schema import FILE_SCHEMA, LAKE_SCHEMA, TABLE_PROPERTIES
 from ghlake.lake.table import LakeTable
-from ghlake.lake.writer import LakeWriter, SourceRecord
+from ghlake.lake.writer import LakeWriter
 from ghlake.platform import Platform
 from ghlake.synth import SynthConfig
 from ghlake.synth.hourfile import generate_hour
@@ -46,7 +47,7 @@ pytestmark = [pytest.mark.integration]
 TOPIC = "test.events"
 
 
-def _records(count: int, partitions: int = 2, first: int = 0) -> list[SourceRecord]:
+def _records(count: int, partitions: int = 2, first: int = 0) -> list[TopicRecord]:
     """Generated 2019 events spread over partitions, plus one line that is not an event."""
     hour = Hour.parse("2019-02-03-4")
     headers = {
@@ -60,7 +61,7 @@ def _records(count: int, partitions: int = 2, first: int = 0) -> list[SourceReco
     records = []
     for n, line in enumerate(lines):
         partition = n % partitions
-        records.append(SourceRecord(partition, offsets[partition], line, headers))
+        records.append(TopicRecord(partition, offsets[partition], line, headers))
         offsets[partition] += 1
     return records
 
@@ -91,7 +92,7 @@ def _offsets_in_lake(writer: LakeWriter) -> Counter[tuple[int, int]]:
     return Counter(pairs)
 
 
-def _expected(records: list[SourceRecord]) -> Counter[tuple[int, int]]:
+def _expected(records: list[TopicRecord]) -> Counter[tuple[int, int]]:
     return Counter((r.partition, r.offset) for r in records if b"never" not in r.value)
 
 
@@ -216,10 +217,10 @@ def test_an_event_published_twice_is_stored_once_even_with_a_key_above_2_63(
         n += 1
         if (CityHash64(line) >= 2**63) == (len(lines) % 2 == 0):
             lines.append(line)
-    first = [SourceRecord(0, o, line, headers) for o, line in enumerate(lines)]
+    first = [TopicRecord(0, o, line, headers) for o, line in enumerate(lines)]
     assert writer.write(first).rows == 40
     # Published again (a forced re-replay): new offsets, the same events.
-    again = [SourceRecord(0, 40 + o, line, headers) for o, line in enumerate(lines)]
+    again = [TopicRecord(0, 40 + o, line, headers) for o, line in enumerate(lines)]
     result = _fresh(writer).write(again)
     assert (result.rows, result.duplicates) == (0, 40)
     assert writer.table.offsets(TOPIC, [0]) == {0: 79}
@@ -299,12 +300,12 @@ def test_compaction_of_closed_partitions_keeps_every_event_and_time_travel_reads
     assert _offsets_in_lake(writer) == _expected(records)
 
 
-def _other_day(count: int, first: int) -> list[SourceRecord]:
+def _other_day(count: int, first: int) -> list[TopicRecord]:
     """Events of another date (2019-02-04), at offsets from ``first`` of partition 0."""
     hour = Hour.parse("2019-02-04-7")
     headers = {"source": b"gharchive", "hour": hour.name.encode(), "file_time": b""}
     lines = generate_hour(hour, SynthConfig(events_per_hour=count, seed=5))
-    return [SourceRecord(0, first + n, line, headers) for n, line in enumerate(lines)]
+    return [TopicRecord(0, first + n, line, headers) for n, line in enumerate(lines)]
 
 
 def test_a_reader_counting_an_hour_while_appends_and_compaction_run_sees_the_true_count(

@@ -24,11 +24,12 @@ from clickhouse_cityhash.cityhash import CityHash64
 from ghlake.errors import InvalidInputError
 from ghlake.events.identity import EventIdentity
 from ghlake.hours import Hour
+from ghlake.kafka.ranges import TopicRecord
 from ghlake.lake.export import range_lines
 from ghlake.lake.store import ObjectInfo, ObjectStore
 from ghlake.lake.table import LakeTable
 from ghlake.lake.verify import verify_hour
-from ghlake.lake.writer import LakeWriter, SourceRecord
+from ghlake.lake.writer import LakeWriter
 from ghlake.sources.archive import LocalArchive
 from ghlake.sources.lines import classify_lines
 
@@ -79,7 +80,7 @@ def _write(store: MemoryStore, table: LakeTable, partition: int, lines: list[byt
     without deduplication (prepared against an empty table of its own)."""
     scratch = LakeTable(f"{table.uri}-scratch-{len(store.objects)}", {})
     writer = LakeWriter(store, scratch, "gharchive.events")
-    records = [SourceRecord(partition, n, line, HEADERS) for n, line in enumerate(lines)]
+    records = [TopicRecord(partition, n, line, HEADERS) for n, line in enumerate(lines)]
     batch = writer.prepare(records, {})
     assert not batch.dead_letters
     for part in batch.partitions:

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from minio import Minio
 
+from ghlake.kafka.ranges import TopicRecord
 from ghlake.lake.schema import (
     FILE_SCHEMA,
     LAKE_SCHEMA,
@@ -25,7 +26,7 @@ from ghlake.lake.schema import (
 )
 from ghlake.lake.store import ObjectStore
 from ghlake.lake.table import LakeTable
-from ghlake.lake.writer import LakeWriter, SourceRecord
+from ghlake.lake.writer import LakeWriter
 
 HEADERS = {"source": b"gharchive", "hour": b"2019-04-01-23", "file_time": b"2019-04-01T23:00:00Z"}
 
@@ -75,11 +76,11 @@ def test_delta_types_hold_every_unsigned_value() -> None:
 
 def test_prepare_groups_by_partition_and_event_hour() -> None:
     records = [
-        SourceRecord(0, 10, _event(1, "2019-04-01T23:59:59Z"), HEADERS),
-        SourceRecord(0, 11, _event(2, "2019-04-02T00:00:01Z"), HEADERS),  # a late event
-        SourceRecord(1, 3, _event(3, "2019-04-01T23:10:00Z"), HEADERS),
-        SourceRecord(0, 12, b'{"type":"WatchEvent"}', HEADERS),
-        SourceRecord(1, 4, _event(4, "2019-04-01T23:11:00Z"), HEADERS),
+        TopicRecord(0, 10, _event(1, "2019-04-01T23:59:59Z"), HEADERS),
+        TopicRecord(0, 11, _event(2, "2019-04-02T00:00:01Z"), HEADERS),  # a late event
+        TopicRecord(1, 3, _event(3, "2019-04-01T23:10:00Z"), HEADERS),
+        TopicRecord(0, 12, b'{"type":"WatchEvent"}', HEADERS),
+        TopicRecord(1, 4, _event(4, "2019-04-01T23:11:00Z"), HEADERS),
     ]
     batch = _writer().prepare(records, {})
     assert [d.reason for d in batch.dead_letters] == ["no created_at"]
@@ -107,7 +108,7 @@ def test_prepare_groups_by_partition_and_event_hour() -> None:
 
 
 def test_prepare_skips_offsets_already_stored_and_names_by_what_remains() -> None:
-    records = [SourceRecord(0, n, _event(n, "2019-04-01T23:00:00Z"), HEADERS) for n in range(6)]
+    records = [TopicRecord(0, n, _event(n, "2019-04-01T23:00:00Z"), HEADERS) for n in range(6)]
     batch = _writer().prepare(records, {0: 3})
     assert batch.skipped == 4
     [part] = batch.partitions
@@ -117,7 +118,7 @@ def test_prepare_skips_offsets_already_stored_and_names_by_what_remains() -> Non
 
 
 def test_the_same_records_make_the_same_data_under_names_of_their_own() -> None:
-    records = [SourceRecord(n % 2, n // 2, _event(n, "2019-04-01T23:30:00Z"), HEADERS)
+    records = [TopicRecord(n % 2, n // 2, _event(n, "2019-04-01T23:30:00Z"), HEADERS)
                for n in range(40)]  # fmt: skip
     first, again = _writer().prepare(records, {}), _writer().prepare(records, {})
     assert [p.data for p in first.partitions] == [p.data for p in again.partitions]
@@ -128,7 +129,7 @@ def test_the_same_records_make_the_same_data_under_names_of_their_own() -> None:
 def test_an_event_published_twice_in_one_batch_is_written_once() -> None:
     """A re-replay puts the same lines on the topic again, at new offsets."""
     lines = [_event(n, "2019-04-01T23:00:00Z") for n in range(5)]
-    records = [SourceRecord(0, n, line, HEADERS) for n, line in enumerate(lines + lines)]
+    records = [TopicRecord(0, n, line, HEADERS) for n, line in enumerate(lines + lines)]
     batch = _writer().prepare(records, {})
     assert (batch.duplicates, sum(f.rows for f in batch.files)) == (5, 5)
     [part] = batch.partitions
@@ -137,7 +138,7 @@ def test_an_event_published_twice_in_one_batch_is_written_once() -> None:
 
 
 def test_a_redelivery_within_the_batch_is_written_once() -> None:
-    records = [SourceRecord(0, n, _event(n, "2019-04-01T23:00:00Z"), HEADERS) for n in range(5)]
+    records = [TopicRecord(0, n, _event(n, "2019-04-01T23:00:00Z"), HEADERS) for n in range(5)]
     # The partition moved away during the take and came back: 3 and 4 arrive again.
     batch = _writer().prepare([*records, *records[3:]], {})
     assert batch.skipped == 2

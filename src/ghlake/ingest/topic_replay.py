@@ -41,7 +41,7 @@ from ghlake.kafka.ranges import (
     group_offsets,
     plan_range,
 )
-from ghlake.lake.writer import LakeWriter, SourceRecord
+from ghlake.lake.writer import LakeWriter
 from ghlake.ledger import JobStatus
 from ghlake.ledger.topic_replays import TopicReplayLog, TopicReplayRecord
 from ghlake.settings import Settings
@@ -183,7 +183,7 @@ class TopicReplayer:
         reader = RangeReader(self._bootstrap, group, span)
         try:
             for batch in reader.batches():
-                result = writer.write_replayed([SourceRecord(*r) for r in batch], replay_id)
+                result = writer.write_replayed(batch, replay_id)
                 reader.commit(batch)
                 report.events += len(batch)
                 report.lake_added += result.rows

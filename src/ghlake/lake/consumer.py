@@ -42,8 +42,9 @@ from collections.abc import Callable, Iterator, Sequence
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from ghlake.errors import GhLakeError
+from ghlake.kafka.ranges import TopicRecord
 from ghlake.lake.sink import LakeMetrics, LakeSink
-from ghlake.lake.writer import BatchAbandonedError, SourceRecord
+from ghlake.lake.writer import BatchAbandonedError
 from ghlake.settings import Settings
 
 __all__ = ["BatchAbandonedError", "LakeConsumer"]
@@ -154,8 +155,8 @@ class LakeConsumer:
     def _lag_labels(self) -> set[str]:
         return {s.labels["partition"] for f in self.metrics.lag.collect() for s in f.samples}
 
-    def _take(self) -> list[SourceRecord]:
-        records: list[SourceRecord] = []
+    def _take(self) -> list[TopicRecord]:
+        records: list[TopicRecord] = []
         self._revoked.clear()
         deadline: float | None = None
         limit = self.lake.batch_max_events
@@ -177,7 +178,7 @@ class LakeConsumer:
                 deadline = time.monotonic() + self.lake.batch_max_seconds
         return records
 
-    def _drop_revoked(self, records: list[SourceRecord]) -> list[SourceRecord]:
+    def _drop_revoked(self, records: list[TopicRecord]) -> list[TopicRecord]:
         """``records`` less those of partitions revoked while the batch was taken.
 
         Their new owner reads them from the committed offset; were a partition given
@@ -192,7 +193,7 @@ class LakeConsumer:
             )
         return kept
 
-    def _write(self, records: Sequence[SourceRecord]) -> None:
+    def _write(self, records: Sequence[TopicRecord]) -> None:
         self._revoked.clear()
         result = self.sink.write_batch(records, wait=self._wait_answering_group)
         last: dict[int, int] = {}
@@ -231,7 +232,7 @@ class LakeConsumer:
                 revoked = sorted(self._revoked)
                 raise BatchAbandonedError(f"partitions {revoked} were revoked during a stall")
 
-    def _rewind(self, records: Sequence[SourceRecord], reason: str) -> None:
+    def _rewind(self, records: Sequence[TopicRecord], reason: str) -> None:
         """Set the partitions still held back to the abandoned batch's first offsets."""
         held = {p: o for p, o in _first_offsets(records).items() if p in self._assigned}
         self._seek(held)
@@ -309,7 +310,7 @@ def _batch_memory() -> Iterator[None]:
             trim(0)
 
 
-def _first_offsets(records: Sequence[SourceRecord]) -> dict[int, int]:
+def _first_offsets(records: Sequence[TopicRecord]) -> dict[int, int]:
     """Each partition's first offset among ``records`` (they come in offset order)."""
     firsts: dict[int, int] = {}
     for record in records:
@@ -322,8 +323,8 @@ def _by_partition(offsets: dict[int, int], add: int = 0) -> dict[str, int]:
     return {str(p): o + add for p, o in sorted(offsets.items())}
 
 
-def _records(messages: Sequence[Message]) -> list[SourceRecord]:
-    out: list[SourceRecord] = []
+def _records(messages: Sequence[Message]) -> list[TopicRecord]:
+    out: list[TopicRecord] = []
     append = out.append
     for message in messages:
         error = message.error()
@@ -333,7 +334,7 @@ def _records(messages: Sequence[Message]) -> list[SourceRecord]:
             continue
         headers = message.headers()
         append(
-            SourceRecord(
+            TopicRecord(
                 message.partition(),  # type: ignore[arg-type]
                 message.offset(),  # type: ignore[arg-type]
                 message.value() or b"",

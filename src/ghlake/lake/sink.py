@@ -23,8 +23,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ghlake.errors import StorageError, is_transient
 from ghlake.kafka.producer import EventPublisher, Headers
+from ghlake.kafka.ranges import TopicRecord
 from ghlake.kafka.readback import offsets_since, read_back
-from ghlake.lake.writer import BatchResult, DeadLetter, LakeWriter, SourceRecord
+from ghlake.lake.writer import BatchResult, DeadLetter, LakeWriter
 
 __all__ = ["LakeMetrics", "LakeSink"]
 
@@ -115,7 +116,7 @@ class LakeSink:
     def _retry(
         self,
         step: str,
-        records: Sequence[SourceRecord],
+        records: Sequence[TopicRecord],
         action: Callable[[], T],
         wait: Callable[[float], None],
     ) -> T:
@@ -204,7 +205,7 @@ class LakeSink:
         return {key for key in wanted if f"{key[0]}:{key[1]}" in found}
 
     def write_batch(
-        self, records: Sequence[SourceRecord], wait: Callable[[float], None] | None = None
+        self, records: Sequence[TopicRecord], wait: Callable[[float], None] | None = None
     ) -> BatchResult:
         """Store ``records``; return only once their commit and dead letters are durable.
 

@@ -30,7 +30,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import NamedTuple
 
 import orjson
 import pyarrow as pa
@@ -47,6 +46,7 @@ from ghlake.events.normalize import (
     normalize_line,
 )
 from ghlake.events.schema import EVENT_COLUMNS
+from ghlake.kafka.ranges import TopicRecord
 from ghlake.lake.checkpoint import DeadLetterMarks
 from ghlake.lake.dedup import IdentityIndex, pack
 from ghlake.lake.schema import (
@@ -67,7 +67,6 @@ __all__ = [
     "PartitionBatch",
     "PreparedBatch",
     "Recovery",
-    "SourceRecord",
     "WrittenFile",
 ]
 
@@ -81,20 +80,11 @@ class BatchAbandonedError(GhLakeError):
     committed part of its range (a worker that lost its partitions without knowing)."""
 
 
-class SourceRecord(NamedTuple):
-    """One message of the events topic (a named tuple: one is built per message)."""
-
-    partition: int
-    offset: int
-    value: bytes
-    headers: Mapping[str, bytes | None]
-
-
 @dataclass(frozen=True)
 class DeadLetter:
     """A record the lake cannot hold, and why."""
 
-    record: SourceRecord
+    record: TopicRecord
     reason: str
 
 
@@ -228,14 +218,14 @@ class _Decoded:
         self.text: dict[bytes, str] = {}
         self.time: dict[bytes, int] = {}
 
-    def header(self, record: SourceRecord, name: str) -> str:
+    def header(self, record: TopicRecord, name: str) -> str:
         raw = record.headers.get(name) or b""
         value = self.text.get(raw)
         if value is None:
             value = self.text[raw] = raw.decode("utf-8", "replace")
         return value
 
-    def file_time(self, record: SourceRecord) -> int:
+    def file_time(self, record: TopicRecord) -> int:
         raw = record.headers.get("file_time") or b""
         value = self.time.get(raw)
         if value is None:
@@ -274,7 +264,7 @@ class LakeWriter:
         stored = self.table.offsets(self.topic, ordered)
         return {p: Recovery(p, stored[p], self.marks.pending(p)) for p in ordered}
 
-    def prepare(self, records: Sequence[SourceRecord], stored: Mapping[int, int]) -> PreparedBatch:
+    def prepare(self, records: Sequence[TopicRecord], stored: Mapping[int, int]) -> PreparedBatch:
         """Step 2: skip ``stored`` offsets, normalize, drop known identities, encode."""
         decoded = _Decoded()
         spans: dict[int, list[int]] = {}
@@ -421,7 +411,7 @@ class LakeWriter:
             self.index.committed(hour, paths, identities)
         return version
 
-    def write(self, records: Sequence[SourceRecord]) -> BatchResult:
+    def write(self, records: Sequence[TopicRecord]) -> BatchResult:
         """Steps 1, 2, 4 and 6 in one call (no dead-letter steps): for tests and tools."""
         recoveries = self.recover(r.partition for r in records)
         batch = self.prepare(records, {p: r.last_offset for p, r in recoveries.items()})
@@ -431,7 +421,7 @@ class LakeWriter:
             batch.files, batch.dead_letters, batch.skipped, batch.duplicates, version
         )
 
-    def write_replayed(self, records: Sequence[SourceRecord], replay: str) -> BatchResult:
+    def write_replayed(self, records: Sequence[TopicRecord], replay: str) -> BatchResult:
         """A topic replay's batch: the events the table lacks, in one commit without offsets.
 
         The records were read again from the topic, at or below the offsets the live
