@@ -42,7 +42,18 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -
   "$UV" pip install --quiet --python .venv/bin/python --no-deps -e .
   touch "$stamp"
 fi
+# With GHLAKE_INSTALL_OPTIONAL=1 (CI sets it) the optional parts' environments (Spark: venv and
+# jars; Airflow: venv) download while the MinIO build keeps the CPU busy; otherwise they install
+# on first use (`ghlake spark install`, `ghlake airflow install`, or `ghlake up --with ...`).
+optional=()
+if [ "${GHLAKE_INSTALL_OPTIONAL:-0}" = 1 ]; then
+  .venv/bin/ghlake spark install >.venv/spark-install.log 2>&1 & optional+=($!)
+  .venv/bin/ghlake airflow install >.venv/airflow-install.log 2>&1 & optional+=($!)
+fi
 .venv/bin/ghlake install
+for pid in "${optional[@]}"; do
+  wait "$pid" || { cat .venv/spark-install.log .venv/airflow-install.log >&2; exit 1; }
+done
 # The live page's chart library (uPlot) from the npm registry, exactly as package-lock.json
 # says, into the page's static assets; the download is cached under the cache dir.
 page=src/ghlake/api/static

@@ -126,12 +126,21 @@ class LakeSettings(BaseModel):
     session_timeout_ms: int = Field(10_000, ge=1_000, le=300_000)
     # A worker that neither takes nor retries a batch for this long (it hangs) leaves the
     # group (librdkafka's max.poll.interval.ms); a stalled batch keeps answering the group.
-    max_stall_seconds: int = Field(1800, ge=60)
+    max_stall_seconds: int = Field(1800, ge=15)
     lag_interval_seconds: float = Field(5.0, gt=0)
     row_group_rows: int = Field(4096, ge=256)
     # Compaction: the size of the files it writes; vacuum: how long removed files stay.
     compact_target_mb: int = Field(128, ge=1)
     vacuum_retain_hours: int = Field(168, ge=0)
+
+    @model_validator(mode="after")
+    def _stall_outlasts_the_session(self) -> LakeSettings:
+        if self.max_stall_seconds * 1000 < self.session_timeout_ms:
+            raise ValueError(
+                f"lake.max_stall_seconds ({self.max_stall_seconds}) must be at least the "
+                f"session timeout ({self.session_timeout_ms} ms), as librdkafka requires"
+            )
+        return self
 
 
 class WarehouseSettings(BaseModel):

@@ -59,3 +59,14 @@ def test_the_api_token_is_checked_in_one_place() -> None:
     assert not settings.accepts_token("s3cret-tokeN")
     assert not settings.accepts_token("")
     assert not settings.accepts_token(None)
+
+
+def test_a_stall_limit_below_the_session_timeout_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GHLAKE_LAKE__MAX_STALL_SECONDS", "15")
+    monkeypatch.setenv("GHLAKE_LAKE__SESSION_TIMEOUT_MS", "30000")
+    with pytest.raises(ConfigError, match="max_stall_seconds"):
+        load_settings()
+    monkeypatch.setenv("GHLAKE_LAKE__SESSION_TIMEOUT_MS", "10000")
+    assert load_settings().lake.max_stall_seconds == 15

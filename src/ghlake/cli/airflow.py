@@ -11,6 +11,7 @@ from ghlake.cli.common import console, load_platform, start_group, stop_group
 from ghlake.errors import ServiceError
 from ghlake.hours import Hour
 from ghlake.orchestration.airflow_api import BackfillProgress, follow
+from ghlake.services.airflow import ensure_airflow_venv
 
 __all__ = ["airflow_app", "backfill"]
 
@@ -18,6 +19,15 @@ airflow_app = typer.Typer(
     help="Airflow (backfills and compaction): scheduler, dag-processor, api-server, triggerer.",
     no_args_is_help=True,
 )
+
+
+@airflow_app.command("install")
+def airflow_install() -> None:
+    """Create Airflow's virtual environment from airflow/requirements.lock (once per lock)."""
+    settings = load_platform().settings
+    with console.status("installing Airflow's environment (first time: a minute or two)"):
+        venv = ensure_airflow_venv(settings)
+    console.print(f"[green]installed[/] {venv}")
 
 
 @airflow_app.command("up")
