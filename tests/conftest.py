@@ -33,6 +33,15 @@ from ghlake.settings import Settings
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GHARCHIVE = (REPO_ROOT / ".." / "shared" / "data" / "gharchive").resolve()
 
+# Suites that read the whole events topic or lake (Spark's notebooks replay from the earliest
+# offset) run first, while the session's stack holds little more than the real hours.
+_EARLY = ("tests/integration/test_spark.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the :data:`_EARLY` suites to the front, each keeping its own order."""
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in _EARLY)
+
 
 @pytest.fixture(scope="session")
 def gharchive_dir() -> Path:

@@ -22,11 +22,13 @@ from typing import Any
 import httpx
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from ghlake.events.identity import EventIdentity, identity_fields, parse_event
 from ghlake.events.provenance import Provenance
 from ghlake.hours import Hour
 from ghlake.ingest.reconcile import HourCounts
+from ghlake.kafka.ranges import delete_group
 from ghlake.kafka.readback import end_offsets
 from ghlake.lake.table import LakeTable
 from ghlake.platform import Platform
@@ -53,6 +55,14 @@ def spark(platform: Platform) -> Iterator[SparkEnvironment]:
         yield platform.spark
     finally:
         platform.stack.group_down("spark")
+        # The notebooks' queries committed their progress to groups (for lag monitoring);
+        # they are done, and would stay behind as inactive, lagging groups for later suites.
+        bootstrap = platform.settings.kafka.bootstrap
+        listed = AdminClient({"bootstrap.servers": bootstrap}).list_consumer_groups()
+        prefix = platform.spark.consumer_group("")
+        for group in listed.result(timeout=30).valid:
+            if group.group_id.startswith(prefix):
+                delete_group(bootstrap, group.group_id)
 
 
 def run_notebook(
