@@ -93,7 +93,7 @@ def test_every_group_is_listed_ok_with_clickhouse_beside_it(
     for group in body["groups"]:
         if group["topic"] != topic:
             continue
-        assert group["lag"] == 0, group["partitions"]
+        assert group["lag"] == 0, (group["group"], group["partitions"])
         assert group["lag_seconds"] == 0
         assert len(group["partitions"]) == 3
         assert all(p["committed"] == p["end"] for p in group["partitions"])

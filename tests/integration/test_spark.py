@@ -1,7 +1,7 @@
 """Spark against the real stack: the notebooks run headless, a job on a standalone cluster.
 
-One session fixture (:func:`spark`) installs the Spark environment (its venv and jars
-from the cache; the first run on a machine fetches them) and starts a master with one
+One fixture for the suite (:func:`spark`) installs the Spark environment (its venv and
+jars from the cache; the first run on a machine fetches them) and starts a master with one
 worker on free ports. Each notebook runs with papermill in the environment's own kernel
 (``ghlake-spark``), its streams with ``availableNow`` so it ends, and writes its answers to
 a JSON file that the test compares with the warehouse, the topic or the source files.
@@ -42,9 +42,10 @@ HOUR = Hour.parse("2015-01-01-3")
 pytestmark = pytest.mark.timeout(900)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def spark(platform: Platform) -> Iterator[SparkEnvironment]:
-    """The Spark environment, installed, and its cluster (a master, one worker) running."""
+    """The Spark environment, installed, and its cluster (a master, one worker) running for
+    this suite (one fixture: the suite is this module), then stopped and its groups gone."""
     started = time.monotonic()
     platform.spark.install()
     installed = time.monotonic()
