@@ -59,11 +59,14 @@ def spark(platform: Platform) -> Iterator[SparkEnvironment]:
         # The notebooks' queries committed their progress to groups (for lag monitoring);
         # they are done, and would stay behind as inactive, lagging groups for later suites.
         bootstrap = platform.settings.kafka.bootstrap
-        listed = AdminClient({"bootstrap.servers": bootstrap}).list_consumer_groups()
+        admin = AdminClient({"bootstrap.servers": bootstrap})  # alive until the answer
+        listed = admin.list_consumer_groups().result(timeout=30)
+        assert not listed.errors, listed.errors
         prefix = platform.spark.consumer_group("")
-        for group in listed.result(timeout=30).valid:
-            if group.group_id.startswith(prefix):
-                delete_group(bootstrap, group.group_id)
+        spark_groups = [g.group_id for g in listed.valid if g.group_id.startswith(prefix)]
+        assert spark_groups, "the notebooks' queries committed their progress"
+        for group in spark_groups:
+            delete_group(bootstrap, group)
 
 
 def run_notebook(
