@@ -234,6 +234,8 @@ def test_kill_9_at_every_step_of_a_batch_then_restart_leaves_the_lake_equal_to_t
         )
         starts = {int(p): o for p, o in assigned["offsets"].items()}
         assert all(starts[p] == stored[p] + 1 for p in ahead & set(starts)), (starts, stored)
+        # ... and commits them to its group at once, so lag monitors see the table's position.
+        wait_for(lambda: all(_committed(platform)[p] > stored[p] for p in ahead), timeout=10)
 
         results = wait_lake_holds(platform, tmp_path, [hour])
         assert_lake_equals_source(results)

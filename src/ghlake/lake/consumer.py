@@ -135,6 +135,12 @@ class LakeConsumer:
             starts = [TopicPartition(self.topic, p, o + 1) if o >= 0
                       else TopicPartition(self.topic, p) for p, o in stored.items()]  # fmt: skip
             consumer.incremental_assign(starts)
+            # The group's committed offsets follow the table: a batch in the table whose
+            # Kafka commit was lost (its worker killed in between) would otherwise show as
+            # lag to every monitor until the next batch. Never ahead of the table.
+            known = [tp for tp in starts if tp.offset >= 0]
+            if known:
+                consumer.commit(offsets=known, asynchronous=True)
             log.info(
                 "partitions assigned; each starts after its offset in the table",
                 extra={"partitions": numbers, "offsets": _by_partition(stored, 1)},
