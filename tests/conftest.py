@@ -192,11 +192,14 @@ def event_line(
     )  # fmt: skip
 
 
-def wait_for(check: Callable[[], object], timeout: float = 90) -> None:
-    """Poll ``check`` every half second until it is truthy; fail after ``timeout`` seconds."""
+def wait_for(
+    check: Callable[[], object], timeout: float = 90, explain: Callable[[], object] | None = None
+) -> None:
+    """Poll ``check`` every half second until it is truthy; fail after ``timeout`` seconds,
+    saying what ``explain`` returns then (what the check last saw)."""
     deadline = time.monotonic() + timeout
     while not check():
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() < deadline, "timed out" + (f": {explain()}" if explain else "")
         time.sleep(0.5)
 
 

@@ -92,10 +92,7 @@ def test_every_group_is_listed_ok_with_clickhouse_beside_it(
         seen[:] = [lag(api_client)]
         return all(g["lag"] == 0 for g in seen[0]["groups"] if g["topic"] == topic)
 
-    try:
-        wait_for(every_group_caught_up, timeout=60)
-    except AssertionError as exc:
-        raise AssertionError(f"a group of {topic} lags: {seen}") from exc
+    wait_for(every_group_caught_up, timeout=60, explain=lambda: f"a group of {topic} lags: {seen}")
     body = seen[0]
     names = {g["group"] for g in body["groups"] if g["topic"] == topic}
     assert {

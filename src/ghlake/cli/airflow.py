@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ghlake.cli.common import console, load_platform, start_group, stop_group
+from ghlake.cli.common import console, load_platform, load_settings, start_group, stop_group
 from ghlake.errors import ServiceError
 from ghlake.hours import Hour
 from ghlake.orchestration.airflow_api import BackfillProgress, follow
@@ -24,7 +24,7 @@ airflow_app = typer.Typer(
 @airflow_app.command("install")
 def airflow_install() -> None:
     """Create Airflow's virtual environment from airflow/requirements.lock (once per lock)."""
-    settings = load_platform().settings
+    settings = load_settings()
     with console.status("installing Airflow's environment (first time: a minute or two)"):
         venv = ensure_airflow_venv(settings)
     console.print(f"[green]installed[/] {venv}")
