@@ -6,7 +6,13 @@ set -euo pipefail
 UV_VERSION=0.13.9
 CACHE_DIR=${GHLAKE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ghlake}
 UV="$CACHE_DIR/uv/bin/uv"
-if [ "$("$UV" --version 2>/dev/null | cut -d' ' -f1-2)" != "uv $UV_VERSION" ]; then
+installed() { [ "$("$UV" --version 2>/dev/null | cut -d' ' -f1-2)" = "uv $UV_VERSION" ]; }
+if ! installed; then
+  mkdir -p "$CACHE_DIR"
+  exec 9>"$CACHE_DIR/uv.lock"
+  flock 9  # another checkout's install may be filling the same cache
+fi
+if ! installed; then
   "${PYTHON:-python3.11}" -m venv "$CACHE_DIR/uv"
   "$CACHE_DIR/uv/bin/pip" install --quiet "uv==$UV_VERSION"
 fi

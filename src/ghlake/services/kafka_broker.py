@@ -19,6 +19,7 @@ from string import Template
 from confluent_kafka.admin import AdminClient
 
 from ghlake.errors import ServiceError
+from ghlake.services.cache import fill_once
 from ghlake.services.supervisor import ProcessSpec
 from ghlake.settings import Settings
 
@@ -51,29 +52,24 @@ def _libs_dir(settings: Settings) -> Path:
 
 def ensure_kafka_jars(settings: Settings) -> Path:
     """Resolve the broker's jars into the cache once; return the folder that holds them."""
-    libs = _libs_dir(settings)
-    if (libs / ".complete").is_file():
-        return libs
-    if shutil.which("mvn") is None:
-        raise ServiceError("Maven (mvn) is needed once to fetch the Kafka jars; install it")
-    staging = libs.with_name("libs.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.parent.mkdir(parents=True, exist_ok=True)
-    argv = [
-        "mvn", "-B", "-q", "-f", str(_pom(settings)),
-        "dependency:copy-dependencies", "-DincludeScope=runtime",
-        f"-DoutputDirectory={staging}",
-    ]  # fmt: skip
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise ServiceError(
-            f"resolving the Kafka jars with Maven failed ({result.returncode}):\n"
-            f"{(result.stdout + result.stderr)[-2000:]}"
-        )
-    (staging / ".complete").write_text(kafka_version(settings) + "\n")
-    shutil.rmtree(libs, ignore_errors=True)
-    staging.rename(libs)
-    return libs
+
+    def resolve(staging: Path) -> None:
+        if shutil.which("mvn") is None:
+            raise ServiceError("Maven (mvn) is needed once to fetch the Kafka jars; install it")
+        argv = [
+            "mvn", "-B", "-q", "-f", str(_pom(settings)),
+            "dependency:copy-dependencies", "-DincludeScope=runtime",
+            f"-DoutputDirectory={staging}",
+        ]  # fmt: skip
+        result = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise ServiceError(
+                f"resolving the Kafka jars with Maven failed ({result.returncode}):\n"
+                f"{(result.stdout + result.stderr)[-2000:]}"
+            )
+        (staging / ".complete").write_text(kafka_version(settings) + "\n")
+
+    return fill_once(_libs_dir(settings), lambda libs: (libs / ".complete").is_file(), resolve)
 
 
 def java_argv(settings: Settings, main_class: str, *args: str, heap: str = "256m") -> list[str]:

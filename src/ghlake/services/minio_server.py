@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from ghlake.errors import ServiceError
+from ghlake.services.cache import fill_once
 from ghlake.services.supervisor import ProcessSpec
 from ghlake.settings import Settings
 
@@ -39,30 +40,30 @@ def _binary_path(settings: Settings) -> Path:
 
 def ensure_minio_binary(settings: Settings) -> Path:
     """Build the pinned MinIO server into the cache once; return the binary."""
-    binary = _binary_path(settings)
-    if binary.is_file() and os.access(binary, os.X_OK):
-        return binary
-    go = shutil.which("go")
-    if go is None:
-        raise ServiceError("Go is needed once to build the MinIO server; install Go 1.24+")
-    staging = binary.parent / "bin.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    env = {**os.environ, "GOBIN": str(staging), "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
-    result = subprocess.run(
-        [go, "install", minio_module(settings)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0 or not (staging / "minio").is_file():
-        raise ServiceError(
-            f"building MinIO ({minio_module(settings)}) failed:\n{result.stderr[-3000:]}"
+
+    def build(staging: Path) -> None:
+        go = shutil.which("go")
+        if go is None:
+            raise ServiceError("Go is needed once to build the MinIO server; install Go 1.24+")
+        env = {**os.environ, "GOBIN": str(staging), "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
+        result = subprocess.run(
+            [go, "install", minio_module(settings)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
-    (staging / "minio").rename(binary)
-    shutil.rmtree(staging, ignore_errors=True)
-    return binary
+        if result.returncode != 0 or not (staging / "minio").is_file():
+            raise ServiceError(
+                f"building MinIO ({minio_module(settings)}) failed:\n{result.stderr[-3000:]}"
+            )
+
+    folder = fill_once(_binary_path(settings).parent, _has_binary, build)
+    return folder / "minio"
+
+
+def _has_binary(folder: Path) -> bool:
+    return os.access(folder / "minio", os.X_OK)
 
 
 def _minio_healthy(endpoint: str) -> bool:

@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from ghlake.errors import ServiceError
+from ghlake.services.cache import fill_once
 from ghlake.services.supervisor import ProcessSpec
 from ghlake.services.venvs import run_tool, uv_install
 from ghlake.settings import Settings
@@ -184,13 +185,13 @@ class SparkEnvironment:
         stamp.write_text(pinned)
 
     def _install_jars(self) -> None:
-        folder = self.jars_dir
-        if (folder / ".complete").is_file():
-            return
+        fill_once(
+            self.jars_dir, lambda folder: (folder / ".complete").is_file(), self._resolve_jars
+        )
+
+    def _resolve_jars(self, staging: Path) -> None:
         if shutil.which("mvn") is None:
             raise ServiceError("Maven (mvn) is needed once to fetch the Spark jars")
-        staging = folder.with_name(folder.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
         run_tool(
             ["mvn", "-B", "-q", "-f", str(self.pom), "dependency:copy-dependencies",
              "-DincludeScope=runtime", f"-DoutputDirectory={staging}"],
@@ -200,9 +201,7 @@ class SparkEnvironment:
         for jar in staging.glob("*.jar"):
             if _artifact(jar) in shipped:
                 jar.unlink()  # pyspark has it (perhaps at another version: pyspark's wins)
-        shutil.rmtree(folder, ignore_errors=True)
-        staging.rename(folder)
-        (folder / ".complete").write_text(_digest(self.pom) + "\n")
+        (staging / ".complete").write_text(_digest(self.pom) + "\n")
 
 
 def ensure_spark_environment(settings: Settings) -> SparkEnvironment:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ghlake.errors import ServiceError
+from ghlake.services.cache import locked
 from ghlake.settings import Settings
 
 __all__ = ["run_tool", "uv_install"]
@@ -30,7 +31,8 @@ def uv_install(settings: Settings, venv: Path, *requirements: str, what: str) ->
     env = {**os.environ, "UV_CACHE_DIR": str(settings.cache_dir / "uv-cache"),
            "GHLAKE_CACHE_DIR": str(settings.cache_dir)}  # fmt: skip
     uv = run_tool([str(settings.root / "scripts" / "uv.sh")], "installing uv", env).strip()
-    if not (venv / "bin" / "python").is_file():
-        run_tool([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], what, env)
-    python = str(venv / "bin" / "python")
-    run_tool([uv, "pip", "install", "--quiet", "--python", python, *requirements], what, env)
+    with locked(venv):  # another checkout may be installing into the shared venv
+        if not (venv / "bin" / "python").is_file():
+            run_tool([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], what, env)
+        python = str(venv / "bin" / "python")
+        run_tool([uv, "pip", "install", "--quiet", "--python", python, *requirements], what, env)
