@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-import chdb
 import orjson
 
 from ghlake.errors import InvalidInputError, WarehouseError
@@ -116,6 +115,11 @@ class ChdbEngine:
         self._opened -= 1
 
     def _open(self) -> Any:
+        # Imported here: loading the engine's library adds ~280 MB to a process's resident
+        # memory, and most processes that import this module (the lake writer, the CLI,
+        # the API) never open an engine.
+        import chdb  # noqa: PLC0415
+
         try:
             connection = chdb.connect(str(self.path))
         except Exception as exc:
