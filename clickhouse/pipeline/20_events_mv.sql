@@ -21,6 +21,8 @@ WITH
     JSONExtractRaw(p, 'review') AS rvw,
     JSONExtractRaw(p, 'release') AS rel,
     JSONExtractRaw(message, 'repository') AS timeline_repo,
+    if(JSONExtractString(timeline_repo, 'owner') != '', JSONExtractString(timeline_repo, 'owner'),
+       JSONExtractString(timeline_repo, 'organization')) AS timeline_owner,
     JSONExtract(message, 'id', 'UInt64') AS github_id,
     if(JSONType(p, 'action') = 'String', JSONExtractString(p, 'action'),
        if(type_name = 'GollumEvent', JSONExtractString(p, 'pages', 1, 'action'), '')) AS raw_action,
@@ -44,8 +46,9 @@ SELECT
         JSONExtractString(message, 'actor_attributes', 'login')) AS actor_login,
     if(JSONType(message, 'repo') = 'Object',
         JSONExtractString(message, 'repo', 'name'),
-        if(JSONExtractString(timeline_repo, 'owner') != '',
-           concat(JSONExtractString(timeline_repo, 'owner'), '/', JSONExtractString(timeline_repo, 'name')),
+        -- an organization's repository may carry owner '': the organization owns it
+        if(timeline_owner != '' AND JSONExtractString(timeline_repo, 'name') != '',
+           concat(timeline_owner, '/', JSONExtractString(timeline_repo, 'name')),
            JSONExtractString(timeline_repo, 'name'))) AS repo_name,
     parseDateTimeBestEffortOrZero(JSONExtractString(message, 'created_at'), 'UTC') AS created_at,
     parseDateTimeBestEffortOrZero(arrayFirst(s -> s != '', [

@@ -19,7 +19,9 @@ from typing import Any
 import orjson
 import pytest
 
+from ghlake.events.normalize import normalize_line
 from ghlake.events.provenance import Provenance
+from ghlake.events.schema import EVENT_COLUMNS
 from ghlake.hours import Hour
 from ghlake.ingest.reconcile import HourCounts
 from ghlake.platform import Platform
@@ -337,3 +339,31 @@ def test_aggregates_agree_with_github_events(
         sum(int(r[1]) for r in prs.rows),
     )
     assert pr_day.merged > 0
+
+
+def test_an_organizations_timeline_repository_is_named_with_the_organization(
+    platform: Platform, client: WarehouseClient
+) -> None:
+    """Timeline repositories of organizations may carry owner "" (url github.com//name)."""
+    label = "constructed-org-owner"
+    lines = [
+        b'{"type":"WatchEvent","actor":"a","repository":{"owner":"","name":"linux","id":7,'
+        b'"organization":"torvalds-org","url":"https://github.com//linux"},'
+        b'"payload":{"action":"started"},"created_at":"2013-02-01T10:00:00-08:00"}',
+        b'{"type":"WatchEvent","actor":"b","repository":{"owner":"mojombo","name":"grit","id":8,'
+        b'"organization":"github"},"payload":{"action":"started"},'
+        b'"created_at":"2013-02-01T10:00:01-08:00"}',
+    ]
+    published = platform.publisher().publish_lines(lines, Provenance("gharchive", label, ""))
+    assert published.published == 2
+    expected = ["mojombo/grit", "torvalds-org/linux"]
+    name = EVENT_COLUMNS.index("repo_name")
+    lake = sorted(
+        normalize_line(x, source="gharchive", source_hour=label, file_time=0)[name] for x in lines
+    )
+    assert lake == expected  # the lake's mapping
+    deadline = time.monotonic() + 60
+    query = f"SELECT repo_name FROM github_events WHERE source_hour = '{label}' ORDER BY 1"
+    while (names := [row[0] for row in client.sql(query).rows]) != expected:
+        assert time.monotonic() < deadline, names
+        time.sleep(0.5)

@@ -144,7 +144,10 @@ def identity_fields(event: dict[str, Any]) -> IdentityFields:
         repo_name = repo.get("name") or ""
         repo_id = _int_or_none(repo.get("id"))
     elif isinstance(repository, dict):
-        owner, name = repository.get("owner") or "", repository.get("name") or ""
+        # An organization's repository may carry owner "" (its url reads
+        # https://github.com//name): the organization is the owner then.
+        owner = repository.get("owner") or repository.get("organization") or ""
+        name = repository.get("name") or ""
         repo_name = f"{owner}/{name}" if owner and name else name
         repo_id = _int_or_none(repository.get("id"))
     else:
