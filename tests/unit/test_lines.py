@@ -131,3 +131,17 @@ def test_pacer_spaces_events_by_created_at_times_speed() -> None:
     assert slept == [1.0, 2.0], (
         "a minute of events per second at 60x; late or odd stamps do not wait"
     )
+
+
+def test_events_without_a_repository_are_keyed_by_their_identity() -> None:
+    """Copies of a repository-less event must share a partition (one lake writer drops the
+    second); a null key would send each copy to a random one."""
+    gist = b'{"id":"99","type":"GistEvent","created_at":"2015-01-01T00:00:00Z","payload":{}}'
+    follow = (
+        b'{"type":"FollowEvent","actor":"a","payload":{"target":{"login":"b"}},'
+        b'"created_at":"2012-06-14T15:01:39-07:00"}'
+    )
+    first = list(classify_lines([gist, follow]))
+    again = list(classify_lines([follow, gist]))
+    assert first[0].key == again[1].key == b"event:99"
+    assert first[1].key == again[0].key == f"event:{CityHash64(follow)}".encode()

@@ -19,7 +19,8 @@ other writers' files are read. An identity is packed into one int
 (``key << 12 | second of the hour``) to keep an hour of 200k events in ~12 MB;
 at most ``max_hours`` hours are kept (least recently used go first).
 
-The copies of one event share a Kafka key (the repository id), hence a
+The copies of one event share a Kafka key (the repository id; the event's
+identity when it has no repository: sources/lines.py), hence a
 Kafka partition, hence a writer: two workers never hold two copies of one
 event in flight at once, which is why checking against the committed
 snapshot before the commit suffices.

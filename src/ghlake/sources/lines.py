@@ -73,6 +73,7 @@ def _route(line: bytes) -> _Routed:
     repo = event.get("repo")
     if not isinstance(repo, dict):
         repo = event.get("repository")  # the 2012-2014 Timeline shape
+    identity = EventIdentity.as_written(event.get("id"), created, line)
     key: bytes | None = None
     if isinstance(repo, dict):
         repo_id = repo.get("id")
@@ -80,7 +81,13 @@ def _route(line: bytes) -> _Routed:
             key = str(repo_id).encode()
         elif isinstance(repo.get("name"), str):
             key = repo["name"].encode() or None
-    return created, EventIdentity.as_written(event.get("id"), created, line), key
+    if key is None:
+        # No repository to key by (gists, follows, some 2011 events): the event's own
+        # identity, so that its copies (a forced re-replay, the live poller beside the
+        # archive) share a partition, hence one lake writer, which stores it once
+        # (lake/dedup.py). A null key would scatter them over random partitions.
+        key = f"event:{identity[0]}".encode()
+    return created, identity, key
 
 
 def _salvage(line: bytes) -> tuple[int, _Routed] | None:

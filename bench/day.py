@@ -1,0 +1,218 @@
+"""A 2024-size day through the whole pipeline, per stage, against the floors of its files.
+
+The day is generated once (``ghlake synth``, 200k events an hour as in 2024; kept
+in the cache for the next run) and replayed into the stack as users start it:
+``ghlake up`` in a private home on free ports, then ``ghlake replay`` of the hours.
+From the replay's start, every second, the bench reads what each stage holds:
+
+- Kafka: the replay has published every hour (the ledger's counts, acknowledged);
+- lake: the Delta table holds each hour's events (the reconciler's lake count);
+- warehouse: github_events holds them (its count by source hour).
+
+It prints, per stage, the time until it held everything and its events/s; each
+service's peak resident memory (sampled every second); and, measured in the same
+run on the same files, the floors: gunzip alone (``zcat > /dev/null``) and one
+JSON parse pass with the fastest parser installed (gunzip included). It ends with
+the ratio of the end-to-end rate to those floors (1.0 would be the pipeline at the
+pace of merely reading its input once).
+
+    .venv/bin/python bench/day.py [--hours 24] [--events-per-hour 200000]
+                                  [--first 2024-03-05-0] [--timeout 3600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from ghlake.hours import Hour
+from ghlake.platform import Platform
+from ghlake.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+GHLAKE = [str(Path(sys.executable).with_name("ghlake"))]  # the venv's console script
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [int(s.getsockname()[1]) for s in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def _hours(first: str, count: int) -> list[Hour]:
+    hours = [Hour.parse(first)]
+    while len(hours) < count:
+        hours.append(hours[-1].next())
+    return hours
+
+
+def generated_day(cache: Path, hours: list[Hour], per_hour: int) -> Path:
+    """The day's hour files, generated once into the cache (``ghlake synth``)."""
+    tag = hashlib.sha256(f"{hours[0].name}:{len(hours)}:{per_hour}".encode()).hexdigest()[:10]
+    folder = cache / "bench-day" / tag
+    if (folder / ".complete").is_file():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    print(f"generating {len(hours)} hours of {per_hour:,} events into {folder} ...", flush=True)
+    subprocess.run(
+        [*GHLAKE, "synth", "--out", str(folder), "--from", hours[0].name, "--to",
+         hours[-1].name, "--events-per-hour", str(per_hour), "--seed", "2024"],
+        check=True,
+    )  # fmt: skip
+    (folder / ".complete").write_text("ok\n")
+    return folder
+
+
+def floors(files: list[Path]) -> tuple[float, float, str]:
+    """Seconds of ``zcat > /dev/null`` and of one full parse pass; the parser's name."""
+    started = time.perf_counter()
+    subprocess.run(["zcat", *map(str, files)], stdout=subprocess.DEVNULL, check=True)
+    gunzip = time.perf_counter() - started
+    started = time.perf_counter()
+    for path in files:
+        with gzip.open(path, "rb") as handle:
+            for line in handle:
+                orjson.loads(line)
+    return gunzip, time.perf_counter() - started, f"orjson {orjson.__version__}"
+
+
+@dataclass
+class MemoryPeaks:
+    """Each service's peak resident set, sampled every second from its pid."""
+
+    pids: dict[str, int]
+    peaks: dict[str, float] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            for name, pid in self.pids.items():
+                mib = _rss_mib(pid)
+                self.peaks[name] = max(self.peaks.get(name, 0.0), mib)
+
+
+def _rss_mib(pid: int) -> float:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _stage_times(
+    platform: Platform, expected: dict[str, int], replay: subprocess.Popen[bytes], timeout: float
+) -> dict[str, float]:
+    """Seconds from now until each stage held every event of ``expected``."""
+    started = time.monotonic()
+    done: dict[str, float] = {}
+    while len(done) < 3:
+        now = time.monotonic() - started
+        if "kafka" not in done and replay.poll() is not None:
+            if replay.returncode != 0:
+                raise SystemExit(f"ghlake replay failed ({replay.returncode})")
+            done["kafka"] = now
+        counts = platform.reconciler.counts(expected)
+        if "lake" not in done and all(c.lake >= c.published for c in counts):
+            done["lake"] = now
+        if "warehouse" not in done and all(c.warehouse >= c.published for c in counts):
+            done["warehouse"] = now
+        if now > timeout:
+            held = {c.hour.name: (c.published, c.lake, c.warehouse) for c in counts}
+            raise SystemExit(f"not reconciled after {timeout:.0f} s: {held}")
+        time.sleep(1.0)
+    return done
+
+
+def main() -> None:
+    """Generate (once), replay, time each stage, print rates, memory, floors and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=int, default=24)
+    parser.add_argument("--events-per-hour", type=int, default=200_000)
+    parser.add_argument("--first", default="2024-03-05-0")
+    parser.add_argument("--timeout", type=float, default=3600)
+    args = parser.parse_args()
+    hours = _hours(args.first, args.hours)
+    settings = Settings()
+    folder = generated_day(settings.cache_dir, hours, args.events_per_hour)
+    files = [folder / f"{hour.name}.json.gz" for hour in hours]
+    expected = {}
+    for hour, path in zip(hours, files, strict=True):
+        with gzip.open(path, "rb") as handle:
+            expected[hour.name] = sum(1 for _ in handle)
+    events = sum(expected.values())
+    size = sum(p.stat().st_size for p in files)
+    print(f"day: {len(hours)} hours from {hours[0].name}, {events:,} events, "
+          f"{size / 2**20:,.0f} MiB gzip", flush=True)  # fmt: skip
+
+    gunzip, parse, parser_name = floors(files)
+    with tempfile.TemporaryDirectory(prefix="ghlake-day-") as home:
+        names = (
+            "KAFKA__PORT", "KAFKA__CONTROLLER_PORT", "MINIO__PORT", "MINIO__CONSOLE_PORT",
+            "WAREHOUSE__PORT", "WAREHOUSE__HTTP_PORT", "LAKE__WEB_PORT", "API__PORT",
+        )  # fmt: skip
+        env = {f"GHLAKE_{name}": str(port)
+               for name, port in zip(names, _free_ports(len(names)), strict=True)}  # fmt: skip
+        env["GHLAKE_HOME"] = home
+        os.environ.update(env)
+        subprocess.run([*GHLAKE, "up"], check=True, stdout=subprocess.DEVNULL)
+        platform = Platform(Settings())
+        memory = MemoryPeaks({s.name: s.pid for s in platform.stack.status() if s.pid})
+        memory.start()
+        try:
+            replay = subprocess.Popen(
+                [*GHLAKE, "replay", "--from", hours[0].name, "--to", hours[-1].name,
+                 "--source", str(folder)],
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            times = _stage_times(platform, expected, replay, args.timeout)
+        finally:
+            memory.stop()
+            platform.close()
+            subprocess.run([*GHLAKE, "down"], check=False, stdout=subprocess.DEVNULL)
+
+    print(f"\n{'stage':<12}{'holds all after':>18}{'events/s':>12}")
+    for stage in ("kafka", "lake", "warehouse"):
+        print(f"{stage:<12}{times[stage]:>16.1f} s{events / times[stage]:>12,.0f}")
+    end_to_end = max(times.values())
+    rate = events / end_to_end
+    print(f"{'end to end':<12}{end_to_end:>16.1f} s{rate:>12,.0f}")
+    print("\npeak resident memory (MiB):")
+    for name, mib in sorted(memory.peaks.items()):
+        print(f"  {name:<14}{mib:>8,.0f}{'  over 1 GiB' if mib > 1024 else ''}")
+    print(f"\nfloors on the same files: zcat > /dev/null {gunzip:.1f} s "
+          f"({events / gunzip:,.0f} events/s); one parse pass ({parser_name}, gunzip "
+          f"included) {parse:.1f} s ({events / parse:,.0f} events/s)")  # fmt: skip
+    print(f"end to end / gunzip floor {rate / (events / gunzip):.3f}; "
+          f"end to end / parse floor {rate / (events / parse):.3f}; "
+          f"target: the whole 24-hour day in 300 s (16k events/s)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
