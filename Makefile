@@ -1,5 +1,5 @@
 # The few commands the README names. Everything installs itself on first use.
-.PHONY: install run test lint lock up down status bench clean airflow-lock spark-lock
+.PHONY: install run test lint lock up down status bench clean airflow-lock spark-lock duckdb-lock
 
 install:
 	scripts/install.sh
@@ -43,6 +43,7 @@ bench: install
 	.venv/bin/python bench/lake.py
 	.venv/bin/python bench/lag.py
 	.venv/bin/python bench/airflow_backfill.py
+	.venv/bin/python bench/day.py --hours 2 --events-per-hour 50000
 
 clean: down
 	rm -rf .ghlake
@@ -51,3 +52,8 @@ spark-lock:  ## renew spark/requirements.lock (the Spark environment: spark/READ
 	$$(scripts/uv.sh) pip compile pyproject.toml spark/requirements.in \
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
 	  --no-header -o spark/requirements.lock
+
+duckdb-lock:  ## renew minio/duckdb/requirements.lock (DuckDB with its delta extension: minio/README.md)
+	$$(scripts/uv.sh) pip compile minio/duckdb/requirements.in \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
+	  --no-header -o minio/duckdb/requirements.lock

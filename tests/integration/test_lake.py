@@ -23,6 +23,7 @@ from ghlake.lake.listing import list_partitions
 from ghlake.lake.reader import count_by_source_hour
 from ghlake.lake.schema import TABLE_SCHEMA
 from ghlake.platform import Platform
+from ghlake.services.duckdb_env import duckdb_counts
 from ghlake.synth import SynthConfig
 from ghlake.synth.hourfile import generate_hour
 from ghlake.warehouse.client import WarehouseClient
@@ -275,6 +276,16 @@ def test_chdb_delta_lake_counts_equal_the_ledger_for_every_real_hour(
     for line in chdb.query(query, "TSV").bytes().decode().splitlines():
         hour, count, distinct = line.split("\t")
         found[hour] = (int(count), int(distinct))
+    assert found == {h: (n, n) for h, n in hours.items()}
+
+
+def test_duckdb_delta_extension_counts_equal_the_ledger_for_every_real_hour(
+    platform: Platform, real_hours_reconciled: list[HourCounts]
+) -> None:
+    """DuckDB 1.4.4's delta extension (PyPI's duckdb-ext-delta, its own venv) reads it too."""
+    hours = {c.hour.name: c.published for c in real_hours_reconciled}
+    table = f"s3://{platform.settings.minio.bucket}/{platform.lake_table.prefix}"
+    found = duckdb_counts(platform.settings, table, hours)
     assert found == {h: (n, n) for h, n in hours.items()}
 
 
