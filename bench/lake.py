@@ -27,7 +27,10 @@ is distinct: the writer stores an event published twice once.
 
 Rates are steady state: events after the first batch (or micro-batch) divided by the
 time from its end to the last one, which leaves out process start and group joins
-(kafka-consumer-perf-test reports its fetch rate without the join, too). Targets:
+(kafka-consumer-perf-test reports its fetch rate without the join, too). The writers
+are also measured in events per CPU-second over the same window (their utime + stime
+from /proc): on a machine shared with other work, wall-clock rates of runs made one
+after the other are not comparable, the CPU each event costs is. Targets:
 ghlake / Spark >= 1.5 with 2 workers on the same cores (Spark runs local[2]: two
 workers are the like for like on a 2-core machine); Delta writer / Parquet writer >=
 0.9; a worker's peak RSS < 1 GiB with batches of 100k events.
@@ -146,6 +149,21 @@ def _peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """User and system CPU seconds a process has used (its threads included)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclasses.dataclass(frozen=True)
+class _WriterRun:
+    rate: float  # steady-state events/s, wall clock
+    per_cpu: float  # steady-state events per CPU-second of the workers (robust to a busy machine)
+    peaks: list[float]  # each worker's peak RSS, MiB
+
+
 def _parquet_writer_src(home: Path) -> Path:
     """The ``src/`` of the Parquet writer's commit, exported into ``home``."""
     target = home / "parquet-writer"
@@ -161,8 +179,8 @@ def _parquet_writer_src(home: Path) -> Path:
 def _ghlake(
     platform: Platform, events: int, batch: int, workers: int, table: str,
     *, old_src: Path | None = None,
-) -> tuple[float, list[float]]:  # fmt: skip
-    """Steady-state events/s of ``workers`` lake writers in one fresh group; their peak RSS.
+) -> _WriterRun:  # fmt: skip
+    """Steady-state rates of ``workers`` lake writers in one fresh group; their peak RSS.
 
     With ``old_src``, the workers run the Parquet writer of that source tree instead.
     """
@@ -188,13 +206,14 @@ def _ghlake(
     try:
         for spec in specs:
             platform.stack.supervisor.start(spec)
-        first: tuple[float, float] | None = None
+        pids = [platform.stack.supervisor.pid(s.name) for s in specs]
+        first: tuple[float, float, float] | None = None
         deadline = time.monotonic() + 900
         while True:
             rows = sum(_rows_written(client, p) for p in ports)
             now = time.monotonic()
             if first is None and rows > 0:
-                first = (now, rows)
+                first = (now, rows, sum(map(_cpu_seconds, pids)))
             if rows >= events:
                 break
             if now > deadline:
@@ -203,9 +222,9 @@ def _ghlake(
         assert first is not None
         if rows == first[1]:
             raise RuntimeError("one batch held every event; use more --events than --batch")
-        rate = (rows - first[1]) / (now - first[0])
-        peaks = [_peak_rss_mib(platform.stack.supervisor.pid(s.name) or -1) for s in specs]
-        return rate, peaks
+        cpu = sum(map(_cpu_seconds, pids)) - first[2]
+        peaks = [_peak_rss_mib(pid or -1) for pid in pids]
+        return _WriterRun((rows - first[1]) / (now - first[0]), (rows - first[1]) / cpu, peaks)
     finally:
         client.close()
         for spec in specs:
@@ -289,6 +308,7 @@ class _Figures:
     perf: float = 0.0
     ours: dict[int, float] = dataclasses.field(default_factory=dict)
     parquet: float = 0.0  # the Parquet writer before the Delta table, one worker
+    per_cpu: dict[str, float] = dataclasses.field(default_factory=dict)  # events per CPU-second
     compaction: tuple[float, int, int] = (0.0, 0, 0)  # MB/s, files before, after
     peak_mib: float = 0.0
     agent: float = 0.0
@@ -305,20 +325,22 @@ def _measure(platform: Platform, args: argparse.Namespace) -> _Figures:
     figures.perf = _perf_test(settings, published)
     print(f"kafka-consumer-perf-test   {figures.perf:>10,.0f} events/s (consume only: the limit)")
     old_src = _parquet_writer_src(settings.state_dir)
-    figures.parquet, peaks = _ghlake(
+    old = _ghlake(
         platform, published, args.batch, 1, f"bench-parquet-{time.time_ns()}", old_src=old_src
     )
-    print(f"Parquet writer (before Delta) x1 {figures.parquet:>10,.0f} events/s"
-          f" (peak RSS {peaks[0]:,.0f} MiB)")  # fmt: skip
+    figures.parquet, figures.per_cpu["parquet"] = old.rate, old.per_cpu
+    print(f"Parquet writer (before Delta) x1 {old.rate:>10,.0f} events/s, {old.per_cpu:,.0f}"
+          f" per CPU-second (peak RSS {old.peaks[0]:,.0f} MiB)")  # fmt: skip
     table = ""
     for workers in (int(n) for n in args.workers.split(",")):
         table = f"bench-{time.time_ns()}"
-        rate, peaks = _ghlake(platform, published, args.batch, workers, table)
-        figures.ours[workers] = rate
-        figures.peak_mib = max(figures.peak_mib, *peaks)
-        rss = ", ".join(f"{p:,.0f} MiB" for p in peaks)
-        print(f"ghlake lake writer x{workers}     {rate:>10,.0f} events/s"
-              f" (peak RSS per worker: {rss})")  # fmt: skip
+        run = _ghlake(platform, published, args.batch, workers, table)
+        figures.ours[workers] = run.rate
+        figures.per_cpu[f"x{workers}"] = run.per_cpu
+        figures.peak_mib = max(figures.peak_mib, *run.peaks)
+        rss = ", ".join(f"{p:,.0f} MiB" for p in run.peaks)
+        print(f"ghlake lake writer x{workers}     {run.rate:>10,.0f} events/s, {run.per_cpu:,.0f}"
+              f" per CPU-second (peak RSS per worker: {rss})")  # fmt: skip
     figures.agent = _faust_agent(settings, published)
     print(f"Faust agent, reading only  {figures.agent:>10,.0f} events/s (nothing written)")
     if args.spark:
@@ -346,6 +368,10 @@ def _report(figures: _Figures, batch: int) -> None:
     delta_vs_parquet = figures.ours[1] / figures.parquet
     verdict = "within" if delta_vs_parquet >= 0.9 else "MORE than"
     print(f"Delta writer / Parquet writer x1 {delta_vs_parquet:.2f} ({verdict} 10% below)")
+    per_cpu = figures.per_cpu["x1"] / figures.per_cpu["parquet"]
+    verdict = "within" if per_cpu >= 0.9 else "MORE than"
+    print(f"Delta writer / Parquet writer x1, events per CPU-second {per_cpu:.2f} ({verdict} 10%"
+          " below; CPU time is what a busy machine leaves comparable)")  # fmt: skip
     line = f"Faust agent reading only / ghlake x1 {figures.agent / figures.ours[1]:.2f}"
     if spark:
         line += f", / Spark {figures.agent / spark:.2f} (before writing anything)"
