@@ -66,10 +66,22 @@ def prometheus_config(settings: Settings) -> dict[str, Any]:
             str(path) for path in sorted((settings.root / "prometheus" / "rules").glob("*.yml"))
         ],
         "scrape_configs": [
-            {"job_name": job, "metrics_path": path, "static_configs": [{"targets": [address]}]}
+            {
+                "job_name": job,
+                "metrics_path": path,
+                "static_configs": [{"targets": _instances(settings, job, address)}],
+            }
             for job, (address, path) in scrape_targets(settings).items()
         ],
     }
+
+
+def _instances(settings: Settings, job: str, address: str) -> list[str]:
+    """The job's targets: every lake writer (one job, an instance each), else the one."""
+    if job != "lake-writer":
+        return [address]
+    lake = settings.lake
+    return [f"{lake.web_host}:{lake.web_port + n}" for n in range(lake.writers)]
 
 
 def write_prometheus_config(settings: Settings) -> Path:
