@@ -39,6 +39,7 @@ from tests.integration.test_faults import assert_lake_equals_source, wait_lake_h
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 EVENTS = 3000  # per generated hour: small, so the module stays within a few minutes
+SPEED = 300.0  # a replayed hour takes 12 s, so a fault lands while it runs
 
 
 def _free_block(count: int) -> int:
@@ -180,10 +181,12 @@ def test_a_broker_killed_then_a_second_stopped_loses_no_acknowledged_event(
     #    three replicas and min.insync.replicas=2, every write is still acknowledged.
     reports: list[object] = []
     replaying = threading.Thread(
-        target=lambda: reports.extend(replay(platform, str(tmp_path), [Hour.parse(hours[0])]))
+        target=lambda: reports.extend(
+            replay(platform, str(tmp_path), [Hour.parse(hours[0])], speed=SPEED)
+        )
     )
     replaying.start()
-    wait_for(lambda: sum(end_offsets(kafka.bootstrap, kafka.topic).values()) >= EVENTS // 3, 60)
+    wait_for(lambda: sum(end_offsets(kafka.bootstrap, kafka.topic).values()) >= EVENTS // 4, 60)
     supervisor.signal(node_name(2), signal.SIGKILL)
     killed = time.monotonic()
     replaying.join(timeout=120)
@@ -269,7 +272,13 @@ def test_a_wiped_minio_drive_is_healed_while_the_lake_stays_readable(
         replaying = threading.Thread(
             target=replay, args=(platform, str(tmp_path), [Hour.parse(hours[1])])
         )
+        kafka = platform.settings.kafka
+        sent = sum(end_offsets(kafka.bootstrap, kafka.topic).values())
         replaying.start()
+        wait_for(
+            lambda: sum(end_offsets(kafka.bootstrap, kafka.topic).values()) - sent >= EVENTS // 4,
+            timeout=60,
+        )
         for child in wiped.iterdir():
             shutil.rmtree(child) if child.is_dir() else child.unlink()
         lost = time.monotonic()
