@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ from ghlake.settings import Settings
 from ghlake.sources.archive import open_archive
 from ghlake.synth import SynthConfig, write_hour
 from tests.conftest import replay, wait_for
-from tests.integration.test_faults import assert_lake_equals_source, wait_lake_holds
+from tests.integration.test_faults import _assigned, assert_lake_equals_source, wait_lake_holds
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -167,6 +168,34 @@ def _in_flight(platform: Platform, hours: list[str]) -> int:
     return sum(c.published - min(c.lake, c.warehouse) for c in counts)
 
 
+def _spread(platform: Platform) -> dict[str, list[set[int]]]:
+    """The partitions each lake writer and each warehouse consumer holds now."""
+    lake = platform.settings.lake
+    writers = [_assigned(lake.writer_url(n)) for n in range(1, lake.writers + 1)]
+    rows = platform.warehouse.named("kafka_consumers")
+    consumers = [
+        {int(p) for p, topic in zip(r["partitions"], r["topics"], strict=True)
+         if topic == platform.settings.kafka.topic}
+        for r in rows if r["table"] == "events_queue"
+    ]  # fmt: skip
+    return {"lake writers": writers, "warehouse consumers": consumers}
+
+
+def test_the_partitions_are_spread_over_every_writer_and_consumer(cluster: Platform) -> None:
+    partitions = set(range(cluster.settings.kafka.partitions))
+    seen: dict[str, list[set[int]]] = {}
+
+    def spread() -> bool:
+        seen.update(_spread(cluster))
+        return all(
+            len(held) == 2 and all(held) and set().union(*held) == partitions
+            and sum(map(len, held)) == len(partitions)
+            for held in seen.values()
+        )  # fmt: skip
+
+    wait_for(spread, timeout=60, explain=lambda: seen)
+
+
 def test_a_broker_killed_then_a_second_stopped_loses_no_acknowledged_event(
     cluster: Platform, tmp_path: Path
 ) -> None:
@@ -205,19 +234,20 @@ def test_a_broker_killed_then_a_second_stopped_loses_no_acknowledged_event(
     #    acks=all write is refused, and the replay says so (after the delivery timeout
     #    this test shortens from the default five minutes).
     supervisor.stop(third)
-    publisher = EventPublisher(kafka, {"delivery.timeout.ms": 15_000, "request.timeout.ms": 5_000})
+    publisher = EventPublisher(kafka, {"delivery.timeout.ms": 10_000, "request.timeout.ms": 5_000})
     refused = Replayer(publisher, platform.ledger, platform.fetcher(str(tmp_path)), kafka)
     with refused, pytest.raises(DeliveryError) as failed:
         refused.run([Hour.parse(hours[2])])
     print(f"\nwith 1 of 3 brokers the replay failed clearly: {failed.value}")
     assert "deliveries failed" in str(failed.value)
+    assert "fewer in-sync replicas than min.insync.replicas" in str(failed.value)
 
     # 3. Both come back; the interrupted hour resumes (what was acknowledged is not sent
     #    again) and every stage catches up.
     restarted = time.monotonic()
     supervisor.stop(second)  # reaps the killed process
-    supervisor.start(second)
-    supervisor.start(third)
+    with ThreadPoolExecutor(2) as pool:  # either alone restores the quorum; both at once
+        list(pool.map(supervisor.start, [second, third]))
     [resumed] = replay(platform, str(tmp_path), [Hour.parse(hours[2])])
     assert resumed.status.ok, resumed
     delayed_two = _in_flight(platform, hours)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,20 @@ def test_warehouse_consumers_render_into_the_kafka_engine(tmp_path: Path) -> Non
     )
     assert "kafka_num_consumers = 1," in one
     assert "kafka_thread_per_consumer = 0" in one
+
+
+def test_down_also_stops_nodes_and_writers_beyond_the_configured_counts(tmp_path: Path) -> None:
+    stack = Stack(Settings(home=tmp_path))
+    run = stack.supervisor.run_dir
+    run.mkdir(parents=True)
+    # A third Kafka node left by `up --kafka-brokers 3` (a stand-in process) and a stale pid file.
+    node = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        (run / "kafka-3.pid").write_text(f"{node.pid}\n")
+        (run / "lake-writer-2.pid").write_text("999999999\n")
+        statuses = {s.name: s for s in stack.down()}
+        assert node.wait(timeout=10) is not None
+        assert statuses["kafka-3"].changed
+        assert "lake-writer-2" not in statuses
+    finally:
+        node.kill()

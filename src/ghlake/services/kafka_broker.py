@@ -12,7 +12,9 @@ from that classpath.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -140,9 +142,13 @@ def _shared_cluster_id(settings: Settings) -> str:
         if match:
             return match.group(1)
     path = settings.state_dir / "kafka-cluster.id"
-    if not path.is_file():
+    if not path.is_file():  # the nodes are formatted at once: the first link wins
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_cluster_id() + "\n")
+        draft = path.with_name(f"{path.name}.{uuid.uuid4().hex}")
+        draft.write_text(_cluster_id() + "\n")
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+        draft.unlink()
     return path.read_text().strip()
 
 

@@ -8,6 +8,7 @@ A service configured as external (``GHLAKE_KAFKA__EXTERNAL_BOOTSTRAP``,
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +61,9 @@ __all__ = [
 ]
 
 StepCallback = Callable[[str], None]
+
+# The services there may be several of: node 2 ... of Kafka, writer 2 ... of the lake.
+_SCALED = re.compile(r"(kafka|lake-writer)-\d+")
 
 
 @dataclass(frozen=True)
@@ -294,6 +298,10 @@ class Stack:
         service.prepare()
         return self._launch(service)
 
+    def _prepare_and_launch(self, service: StackService) -> ServiceStatus:
+        service.prepare()
+        return self._launch(service)
+
     def _launch(self, service: StackService) -> ServiceStatus:
         """Start a prepared service and run its post-start step."""
         status = self.supervisor.start(service.spec())
@@ -311,23 +319,40 @@ class Stack:
             if len(run) == 1:
                 statuses.append(self.start(run[0].name))
                 continue
-            for service in run:  # downloads and formats one at a time: they share folders
+            for service in run:  # downloads one at a time: they share the cache
                 service.install()
-                service.prepare()
             with ThreadPoolExecutor(len(run)) as pool:
-                statuses += pool.map(self._launch, run)
+                statuses += pool.map(self._prepare_and_launch, run)
         return statuses
 
     def down(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
         """Stop every service, last started first; a concurrent run (the nodes of a Kafka
         cluster) stops together, so no node waits on a quorum the others already left."""
         statuses: list[ServiceStatus] = []
+        leftovers = self._leftovers()
+        if leftovers:  # nodes or writers of a larger shape that ``up`` was given by flags
+            if on_step is not None:
+                on_step(f"stopping {', '.join(s.name for s in leftovers)}")
+            with ThreadPoolExecutor(len(leftovers)) as pool:
+                statuses += pool.map(self.supervisor.stop, leftovers)
         for run in list(_runs(self.services))[::-1]:
             if on_step is not None:
                 on_step(f"stopping {', '.join(s.name for s in run)}")
             with ThreadPoolExecutor(len(run)) as pool:
                 statuses += list(pool.map(lambda s: self.supervisor.stop(s.spec()), run))[::-1]
         return statuses[::-1]
+
+    def _leftovers(self) -> list[ProcessSpec]:
+        """Running Kafka nodes and lake writers beyond the configured counts (a ``ghlake up
+        --kafka-brokers 3`` stopped by a ``down`` that was not given the same settings)."""
+        known = {s.name for s in self.services}
+        run_dir = self.supervisor.run_dir
+        names = sorted(p.stem for p in run_dir.glob("*.pid")) if run_dir.is_dir() else []
+        return [
+            ProcessSpec(name, argv=[], address="", health=lambda: False, stop_timeout=30)
+            for name in names
+            if _SCALED.fullmatch(name) and name not in known and self.supervisor.pid(name)
+        ]
 
     def status(self) -> list[ServiceStatus]:
         """Each service's process and health; an optional group only while one of it runs."""
