@@ -6,7 +6,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from ghlake.cli.main import app
 from ghlake.errors import ConfigError
 from ghlake.kafka.topics import event_topics
 from ghlake.services.kafka_broker import _render_config
@@ -145,3 +147,15 @@ def test_down_also_stops_nodes_and_writers_beyond_the_configured_counts(tmp_path
         assert "lake-writer-2" not in statuses
     finally:
         node.kill()
+
+
+def test_up_refuses_more_lake_writers_than_partitions_before_starting_anything(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GHLAKE_HOME", str(tmp_path))
+    monkeypatch.setenv("GHLAKE_KAFKA__PARTITIONS", "6")
+    monkeypatch.setenv("GHLAKE_LAKE__WRITERS", "1")  # restored after the test: `up` sets it
+    result = CliRunner().invoke(app, ["up", "--lake-writers", "7"])
+    assert isinstance(result.exception, ConfigError)
+    assert "lake.writers (7) is more than the topic's partitions (6)" in str(result.exception)
+    assert not (tmp_path / "run").exists(), "nothing was started"

@@ -44,7 +44,8 @@ def _home(settings: Settings) -> Path:
 
 
 def scrape_targets(settings: Settings) -> dict[str, tuple[str, str]]:
-    """Job name -> (host:port, metrics path) of every service of the stack."""
+    """Job name -> (host:port, metrics path) of every service of the stack (the lake
+    writers' job names the first writer; the configuration lists each of them)."""
     lake, minio = settings.lake, settings.minio
     targets = {
         "api": (f"{settings.api.host}:{settings.api.port}", "/metrics"),
