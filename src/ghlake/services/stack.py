@@ -330,16 +330,16 @@ class Stack:
         cluster) stops together, so no node waits on a quorum the others already left."""
         statuses: list[ServiceStatus] = []
         leftovers = self._leftovers()
-        if leftovers:  # nodes or writers of a larger shape that ``up`` was given by flags
-            if on_step is not None:
-                on_step(f"stopping {', '.join(s.name for s in leftovers)}")
-            with ThreadPoolExecutor(len(leftovers)) as pool:
-                statuses += pool.map(self.supervisor.stop, leftovers)
         for run in list(_runs(self.services))[::-1]:
+            # Nodes or writers beyond the configured count (a ``ghlake up --kafka-brokers 3``
+            # stopped by a ``down`` without the same settings) stop with their kind.
+            specs = [s.spec() for s in run] + [
+                spec for spec in leftovers if any(spec.name.startswith(f"{s.name}-") for s in run)
+            ]
             if on_step is not None:
-                on_step(f"stopping {', '.join(s.name for s in run)}")
-            with ThreadPoolExecutor(len(run)) as pool:
-                statuses += list(pool.map(lambda s: self.supervisor.stop(s.spec()), run))[::-1]
+                on_step(f"stopping {', '.join(spec.name for spec in specs)}")
+            with ThreadPoolExecutor(len(specs)) as pool:
+                statuses += list(pool.map(self.supervisor.stop, specs))[::-1]
         return statuses[::-1]
 
     def _leftovers(self) -> list[ProcessSpec]:
