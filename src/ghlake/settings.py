@@ -59,12 +59,23 @@ def _default_cache_dir() -> Path:
     return Path(base) / "ghlake"
 
 
+# Node n of a local Kafka cluster listens on port + 2(n-1), its controller on
+# controller_port + 2(n-1): 9092/9093, 9094/9095, 9096/9097 by default.
+KAFKA_PORT_STEP = 2
+
+
 class KafkaSettings(BaseModel):
-    """The broker ghlake starts (or an external cluster) and its topics."""
+    """The broker ghlake starts (or an external cluster) and its topics.
+
+    ``brokers`` local KRaft nodes (each a combined broker and controller) start on
+    loopback; with three or more, topics get three replicas and ``min.insync.replicas=2``.
+    For an external cluster, ``brokers`` says how many it has (the topics' replication).
+    """
 
     host: str = "127.0.0.1"
     port: int = Field(9092, ge=1, le=65535)
     controller_port: int = Field(9093, ge=1, le=65535)
+    brokers: int = Field(1, ge=1, le=9)
     external_bootstrap: str | None = Field(
         None, description="bootstrap servers of an existing cluster; the local broker is not used"
     )
@@ -82,10 +93,39 @@ class KafkaSettings(BaseModel):
             raise ValueError(f"{value!r} is not a valid Kafka topic name")
         return value
 
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> KafkaSettings:
+        ports = [p for node in range(1, self.brokers + 1) for p in self.node_ports(node)]
+        if len(set(ports)) != len(ports) or max(ports) > 65535:
+            raise ValueError(
+                f"kafka.port ({self.port}) and kafka.controller_port ({self.controller_port}) "
+                f"give {self.brokers} nodes overlapping or invalid ports {ports}: node n uses "
+                f"port + {KAFKA_PORT_STEP}(n-1) and controller_port + {KAFKA_PORT_STEP}(n-1)"
+            )
+        return self
+
+    def node_ports(self, node: int) -> tuple[int, int]:
+        """The client and controller ports of local node ``node`` (1 to :attr:`brokers`)."""
+        offset = KAFKA_PORT_STEP * (node - 1)
+        return self.port + offset, self.controller_port + offset
+
     @property
     def bootstrap(self) -> str:
-        """The bootstrap servers clients connect to."""
-        return self.external_bootstrap or f"{self.host}:{self.port}"
+        """The bootstrap servers clients connect to: every local node, comma-separated."""
+        if self.external_bootstrap:
+            return self.external_bootstrap
+        nodes = range(1, self.brokers + 1)
+        return ",".join(f"{self.host}:{self.node_ports(n)[0]}" for n in nodes)
+
+    @property
+    def replication_factor(self) -> int:
+        """Replicas of each topic: three once the cluster has three brokers, else all of them."""
+        return min(self.brokers, 3)
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """Replicas an ``acks=all`` write needs: 2 of 3, so one broker may fail; 1 below three."""
+        return 2 if self.replication_factor >= 3 else 1
 
 
 class MinioSettings(BaseModel):
@@ -102,6 +142,9 @@ class MinioSettings(BaseModel):
     secret_key: SecretStr | None = None
     bucket: str = "ghlake-lake"
     region: str = "us-east-1"
+    # 1: one plain drive. 4 (up to 16): one server erasure-coding objects over that many
+    # directories (MinIO's data{1...N}), so a lost drive is healed from the others.
+    drives: int = Field(1, ge=1, le=16)
 
     @property
     def endpoint(self) -> str:
@@ -121,6 +164,9 @@ class LakeSettings(BaseModel):
     batch_max_seconds: float = Field(5.0, gt=0)
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, le=65535)
+    # Lake writer processes `ghlake up` starts (one consumer group; at most one per
+    # partition): writer n serves health and metrics on web_port + n - 1.
+    writers: int = Field(1, ge=1, le=64)
     retry_max_seconds: float = Field(10.0, gt=0)
     # A dead worker's partitions move to the others after this.
     session_timeout_ms: int = Field(10_000, ge=1_000, le=300_000)
@@ -132,6 +178,10 @@ class LakeSettings(BaseModel):
     # Compaction: the size of the files it writes; vacuum: how long removed files stay.
     compact_target_mb: int = Field(128, ge=1)
     vacuum_retain_hours: int = Field(168, ge=0)
+
+    def writer_url(self, number: int = 1) -> str:
+        """Base URL of lake writer ``number`` (1 to :attr:`writers`): its health and metrics."""
+        return f"http://{self.web_host}:{self.web_port + number - 1}"
 
     @model_validator(mode="after")
     def _stall_outlasts_the_session(self) -> LakeSettings:
@@ -154,6 +204,9 @@ class WarehouseSettings(BaseModel):
     flush_interval_ms: int = Field(500, ge=100)
     # False: no Kafka engine tables, the broker is never touched (benches, tools).
     pipeline: bool = True
+    # Consumers of the Kafka engine table in the warehouse service (kafka_num_consumers,
+    # each on its own thread when more than one); at most one per partition.
+    consumers: int = Field(1, ge=1, le=64)
     # ClickHouse's HTTP interface, served by the same process (ghlake.warehouse_api.clickhouse).
     http_port: int = Field(8123, ge=1, le=65535)
     analyst_user: str = "ghlake_analyst"
@@ -332,6 +385,22 @@ class Settings(BaseSettings):
     prometheus: PrometheusSettings = PrometheusSettings()
     airflow: AirflowSettings = AirflowSettings()
     spark: SparkSettings = SparkSettings()
+
+    @model_validator(mode="after")
+    def _workers_fit_the_partitions(self) -> Settings:
+        """A consumer group gives each partition to one member: more would sit idle."""
+        partitions = self.kafka.partitions
+        for name, count in (
+            ("lake.writers", self.lake.writers),
+            ("warehouse.consumers", self.warehouse.consumers),
+        ):
+            if count > partitions:
+                raise ValueError(
+                    f"{name} ({count}) is more than the topic's partitions ({partitions}): "
+                    "each partition is read by one member of a group, so the extra ones "
+                    "would get nothing; raise kafka.partitions or lower the count"
+                )
+        return self
 
     @model_validator(mode="after")
     def _credentials(self) -> Settings:

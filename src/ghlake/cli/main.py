@@ -8,6 +8,7 @@ errors print as one red line and exit 1; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -82,11 +83,39 @@ def up(
         list[str] | None,
         typer.Option("--with", help="Also start an optional part: airflow."),
     ] = None,
+    kafka_brokers: Annotated[
+        int | None, typer.Option(help="Kafka nodes (GHLAKE_KAFKA__BROKERS); 3: a cluster.")
+    ] = None,
+    minio_drives: Annotated[
+        int | None, typer.Option(help="MinIO drives (GHLAKE_MINIO__DRIVES); 4: erasure-coded.")
+    ] = None,
+    lake_writers: Annotated[
+        int | None, typer.Option(help="Lake writer processes (GHLAKE_LAKE__WRITERS).")
+    ] = None,
+    warehouse_consumers: Annotated[
+        int | None,
+        typer.Option(help="Kafka engine consumers (GHLAKE_WAREHOUSE__CONSUMERS)."),
+    ] = None,
 ) -> None:
-    """Install what is missing and start the stack (Kafka, MinIO, warehouse, lake writer)."""
+    """Install what is missing and start the stack (Kafka, MinIO, warehouse, lake writers).
+
+    The sizing options are the settings named in their help, for this command and the
+    services it starts; export the same variables for later commands (status, down ...).
+    """
+    sizes = {
+        "GHLAKE_KAFKA__BROKERS": kafka_brokers,
+        "GHLAKE_MINIO__DRIVES": minio_drives,
+        "GHLAKE_LAKE__WRITERS": lake_writers,
+        "GHLAKE_WAREHOUSE__CONSUMERS": warehouse_consumers,
+    }
+    given = {name: str(value) for name, value in sizes.items() if value is not None}
+    os.environ.update(given)  # the services started below inherit them
     with console.status("starting ghlake") as status:
         statuses = load_platform().stack.up(on_step=status.update, with_groups=with_ or ())
     console.print(status_table(statuses))
+    if given:
+        exports = " ".join(f"{name}={value}" for name, value in given.items())
+        console.print(f"for later commands (status, down, replay ...): export {exports}")
 
 
 @app.command()

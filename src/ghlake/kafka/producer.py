@@ -85,13 +85,26 @@ class _Tally:
 
     def on_delivery(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:
-            self.failures.append(f"partition {message.partition()}: {error.str()}")
+            self.failures.append(_failure(error, message))
             return
         self.delivered += 1
         partition, offset = message.partition(), message.offset()
         if message.topic() == self.topic and partition is not None and offset is not None:
             first, last = self.offsets.get(partition, (offset, offset))
             self.offsets[partition] = (min(first, offset), max(last, offset))
+
+
+def _failure(error: KafkaError, message: Message) -> str:
+    """One failed delivery, said so that the operator knows where to look."""
+    text = f"partition {message.partition()}: {error.str()}"
+    if error.code() == KafkaError._MSG_TIMED_OUT:
+        # acks=all: a partition with fewer live in-sync replicas than min.insync.replicas
+        # (two brokers of three down) refuses every write until they are back.
+        text += (
+            " (no acknowledgement within delivery.timeout.ms: the partition's leader is"
+            " unreachable or has fewer in-sync replicas than min.insync.replicas)"
+        )
+    return text
 
 
 class EventPublisher:
@@ -141,7 +154,7 @@ class EventPublisher:
 
     def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:
-            self._failures.append(f"partition {message.partition()}: {error.str()}")
+            self._failures.append(_failure(error, message))
 
     def publish(
         self,

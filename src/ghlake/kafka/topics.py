@@ -22,23 +22,30 @@ class TopicSpec:
     name: str
     partitions: int
     config: Mapping[str, str] = field(default_factory=dict)
+    replication_factor: int = 1
 
 
 def event_topics(kafka: KafkaSettings) -> list[TopicSpec]:
-    """The events topic and its dead-letter topic."""
-    retention = str(kafka.retention_ms)
+    """The events topic and its dead-letter topic.
+
+    Both are replicated as the cluster allows (three replicas from three brokers) and
+    need ``min.insync.replicas`` of them for an ``acks=all`` write: with 2 of 3, one
+    broker may fail without a write being refused or an acknowledged one lost.
+    """
+    common = {
+        "retention.ms": str(kafka.retention_ms),
+        "min.insync.replicas": str(kafka.min_insync_replicas),
+    }
+    replicas = kafka.replication_factor
     return [
         TopicSpec(
             kafka.topic,
             kafka.partitions,
-            {
-                "retention.ms": retention,
-                "compression.type": "producer",
-                "max.message.bytes": "10485760",
-            },
+            {**common, "compression.type": "producer", "max.message.bytes": "10485760"},
+            replicas,
         ),
         # Dead letters are kept as long as the events: they are the evidence.
-        TopicSpec(kafka.dead_letter_topic, 1, {"retention.ms": retention}),
+        TopicSpec(kafka.dead_letter_topic, 1, common, replicas),
     ]
 
 
@@ -49,7 +56,10 @@ def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], timeout: float = 3
     futures = admin.create_topics(
         [
             NewTopic(
-                s.name, num_partitions=s.partitions, replication_factor=1, config=dict(s.config)
+                s.name,
+                num_partitions=s.partitions,
+                replication_factor=s.replication_factor,
+                config=dict(s.config),
             )
             for s in specs
         ],

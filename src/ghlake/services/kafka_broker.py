@@ -1,4 +1,8 @@
-"""The local Apache Kafka broker: jars from Maven Central, KRaft, one node.
+"""The local Apache Kafka: jars from Maven Central, KRaft, one node or a small cluster.
+
+Each node is a combined broker and controller (``kafka.brokers`` of them, 1 by default):
+three combined nodes make a controller quorum that outlives one lost node, with three
+JVMs instead of the six that separate controllers would take on a shared machine.
 
 The jars are resolved once from the pinned manifest ``kafka/pom.xml`` into the
 cache directory (keyed by the manifest's hash, so a new pin downloads anew).
@@ -8,20 +12,24 @@ from that classpath.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 from string import Template
 
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from ghlake.errors import ServiceError
 from ghlake.services.cache import fill_once
 from ghlake.services.supervisor import ProcessSpec
-from ghlake.settings import Settings
+from ghlake.settings import KafkaSettings, Settings
 
 __all__ = [
     "broker_healthy",
@@ -30,6 +38,8 @@ __all__ = [
     "format_storage",
     "java_argv",
     "kafka_version",
+    "node_name",
+    "wait_for_brokers",
 ]
 
 
@@ -87,40 +97,74 @@ def java_argv(settings: Settings, main_class: str, *args: str, heap: str = "256m
     ]  # fmt: skip
 
 
-def _broker_dir(settings: Settings) -> Path:
-    return settings.state_dir / "kafka"
+def node_name(node: int) -> str:
+    """The stack's name of local Kafka node ``node``: ``kafka``, then ``kafka-2``, ``kafka-3``."""
+    return "kafka" if node == 1 else f"kafka-{node}"
 
 
-def _render_config(settings: Settings) -> Path:
+def _node_dir(settings: Settings, node: int) -> Path:
+    # Node 1 keeps the single broker's folder, so a one-node stack's data stays where it was.
+    return settings.state_dir / node_name(node)
+
+
+def _render_config(settings: Settings, node: int) -> Path:
     kafka = settings.kafka
     template = Template((settings.root / "kafka" / "server.properties").read_text())
-    data_dir = _broker_dir(settings) / "data"
+    port, controller_port = kafka.node_ports(node)
+    voters = ",".join(
+        f"{n}@{kafka.host}:{kafka.node_ports(n)[1]}" for n in range(1, kafka.brokers + 1)
+    )
     text = template.substitute(
         host=kafka.host,
-        port=kafka.port,
-        controller_port=kafka.controller_port,
-        log_dirs=data_dir,
+        port=port,
+        controller_port=controller_port,
+        node_id=node,
+        voters=voters,
+        replication_factor=kafka.replication_factor,
+        min_insync_replicas=kafka.min_insync_replicas,
+        log_dirs=_node_dir(settings, node) / "data",
     )
-    path = _broker_dir(settings) / "server.properties"
+    path = _node_dir(settings, node) / "server.properties"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
 
 
-def format_storage(settings: Settings) -> Path:
-    """Render the config and format the KRaft storage once; return the config path."""
+def _shared_cluster_id(settings: Settings) -> str:
+    """The cluster id every node is formatted with: node 1's, or a new one kept beside it."""
+    meta = _node_dir(settings, 1) / "data" / "meta.properties"
+    if meta.is_file():
+        match = re.search(r"^cluster\.id=(\S+)$", meta.read_text(), re.MULTILINE)
+        if match:
+            return match.group(1)
+    path = settings.state_dir / "kafka-cluster.id"
+    if not path.is_file():  # the nodes are formatted at once: the first link wins
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{uuid.uuid4().hex}")
+        draft.write_text(_cluster_id() + "\n")
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+        draft.unlink()
+    return path.read_text().strip()
+
+
+def format_storage(settings: Settings, node: int = 1) -> Path:
+    """Render node ``node``'s config and format its KRaft storage once; return the config path.
+
+    Every node of a cluster is formatted with the same cluster id. The quorum is static
+    (``controller.quorum.voters``): changing ``kafka.brokers`` needs a fresh ``GHLAKE_HOME``.
+    """
     ensure_kafka_jars(settings)
-    config = _render_config(settings)
-    data_dir = _broker_dir(settings) / "data"
+    config = _render_config(settings, node)
+    data_dir = _node_dir(settings, node) / "data"
     if (data_dir / "meta.properties").is_file():
         return config
-    cluster_id = _cluster_id()
     # "--cluster-id=..." keeps an id that starts with "-" from reading as an option.
     argv = java_argv(
         settings,
         "kafka.tools.StorageTool",
         "format",
-        f"--cluster-id={cluster_id}",
+        f"--cluster-id={_shared_cluster_id(settings)}",
         "--config",
         str(config),
     )
@@ -150,15 +194,38 @@ def _broker_healthy(bootstrap: str) -> bool:
     return bool(metadata.brokers)
 
 
-def broker_spec(settings: Settings) -> ProcessSpec:
-    """How to run the broker; call :func:`format_storage` before starting it."""
-    config = _broker_dir(settings) / "server.properties"
-    bootstrap = settings.kafka.bootstrap
+def wait_for_brokers(kafka: KafkaSettings, timeout: float = 90) -> None:
+    """Wait until the cluster's metadata lists all :attr:`~KafkaSettings.brokers` nodes.
+
+    Topics with three replicas can only be created once three brokers are registered.
+    """
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap, "log_level": 0})
+    deadline = time.monotonic() + timeout
+    seen = 0
+    while time.monotonic() < deadline:
+        try:
+            seen = len(admin.list_topics(timeout=5).brokers)
+        except KafkaException:
+            seen = 0
+        if seen >= kafka.brokers:
+            return
+        time.sleep(0.5)
+    nodes = ", ".join(node_name(n) for n in range(1, kafka.brokers + 1))
+    raise ServiceError(
+        f"only {seen} of {kafka.brokers} Kafka brokers registered at {kafka.bootstrap} "
+        f"after {timeout:.0f}s; see the logs of {nodes}"
+    )
+
+
+def broker_spec(settings: Settings, node: int = 1) -> ProcessSpec:
+    """How to run node ``node``; call :func:`format_storage` for it before starting it."""
+    config = _node_dir(settings, node) / "server.properties"
+    address = f"{settings.kafka.host}:{settings.kafka.node_ports(node)[0]}"
     return ProcessSpec(
-        name="kafka",
+        name=node_name(node),
         argv=java_argv(settings, "kafka.Kafka", str(config), heap=settings.kafka.heap),
-        address=bootstrap,
-        health=lambda: _broker_healthy(bootstrap),
+        address=address,
+        health=lambda: _broker_healthy(address),
         ready_timeout=90,
         stop_timeout=30,
     )

@@ -1,5 +1,10 @@
 """The local MinIO server, built once from a pinned source release.
 
+One drive by default; with ``minio.drives`` = 4 (up to 16) one server erasure-codes every
+object over that many folders (``data{1...4}``): any drive's data may be lost and is
+healed from the other three. One server rather than four on loopback ports: the same
+erasure set and healing, a quarter of the processes on a shared machine.
+
 MinIO publishes source only, so the binary is built with ``go install`` of the
 module version pinned in ``minio/VERSION`` into the cache directory (a few
 minutes on two cores, once per pin).
@@ -20,7 +25,14 @@ from ghlake.services.cache import fill_once
 from ghlake.services.supervisor import ProcessSpec
 from ghlake.settings import Settings
 
-__all__ = ["ensure_minio_binary", "minio_data_dir", "minio_module", "minio_spec"]
+__all__ = [
+    "ensure_minio_binary",
+    "minio_data_dir",
+    "minio_drive_dirs",
+    "minio_module",
+    "minio_spec",
+    "prepare_minio_drives",
+]
 
 
 def minio_module(settings: Settings) -> str:
@@ -75,21 +87,43 @@ def _minio_healthy(endpoint: str) -> bool:
 
 
 def minio_data_dir(settings: Settings) -> Path:
-    """Where the local MinIO keeps its objects."""
+    """Where the local MinIO keeps its objects (on one drive; see :func:`minio_drive_dirs`)."""
     return settings.state_dir / "minio" / "data"
+
+
+def minio_drive_dirs(settings: Settings) -> list[Path]:
+    """The local MinIO's drives: ``data`` alone, or ``data1`` ... ``dataN`` erasure-coded."""
+    drives = settings.minio.drives
+    if drives == 1:
+        return [minio_data_dir(settings)]
+    return [settings.state_dir / "minio" / f"data{n}" for n in range(1, drives + 1)]
+
+
+def prepare_minio_drives(settings: Settings) -> list[Path]:
+    """Create the drive folders (MinIO formats them itself on its first start)."""
+    dirs = minio_drive_dirs(settings)
+    for path in dirs:
+        path.mkdir(parents=True, exist_ok=True)
+    return dirs
+
+
+def _drive_args(settings: Settings) -> list[str]:
+    if settings.minio.drives == 1:
+        return [str(minio_data_dir(settings))]
+    # MinIO's ellipsis notation: one erasure set over data1 ... dataN on this server.
+    return [f"{settings.state_dir / 'minio'}/data{{1...{settings.minio.drives}}}"]
 
 
 def minio_spec(settings: Settings) -> ProcessSpec:
     """How to run the MinIO server on loopback with its data under the state directory."""
     minio = settings.minio
-    data_dir = minio_data_dir(settings)
     endpoint = minio.endpoint
     return ProcessSpec(
         name="minio",
         argv=[
             str(_binary_path(settings)),
             "server",
-            str(data_dir),
+            *_drive_args(settings),
             "--quiet",
             "--address",
             f"{minio.host}:{minio.port}",
@@ -105,6 +139,9 @@ def minio_spec(settings: Settings) -> ProcessSpec:
             "MINIO_BROWSER_REDIRECT": "off",
             # /minio/v2/metrics/cluster without a bearer token, for the local Prometheus.
             "MINIO_PROMETHEUS_AUTH_TYPE": "public",
+            # Several drives in folders of one disk: MinIO refuses drives on the root disk
+            # unless told this is a test set-up (CI/CD mode); real drives need no such flag.
+            **({"MINIO_CI_CD": "on"} if minio.drives > 1 else {}),
         },
         ready_timeout=60,
     )

@@ -44,7 +44,8 @@ def _home(settings: Settings) -> Path:
 
 
 def scrape_targets(settings: Settings) -> dict[str, tuple[str, str]]:
-    """Job name -> (host:port, metrics path) of every service of the stack."""
+    """Job name -> (host:port, metrics path) of every service of the stack (the lake
+    writers' job names the first writer; the configuration lists each of them)."""
     lake, minio = settings.lake, settings.minio
     targets = {
         "api": (f"{settings.api.host}:{settings.api.port}", "/metrics"),
@@ -66,10 +67,22 @@ def prometheus_config(settings: Settings) -> dict[str, Any]:
             str(path) for path in sorted((settings.root / "prometheus" / "rules").glob("*.yml"))
         ],
         "scrape_configs": [
-            {"job_name": job, "metrics_path": path, "static_configs": [{"targets": [address]}]}
+            {
+                "job_name": job,
+                "metrics_path": path,
+                "static_configs": [{"targets": _instances(settings, job, address)}],
+            }
             for job, (address, path) in scrape_targets(settings).items()
         ],
     }
+
+
+def _instances(settings: Settings, job: str, address: str) -> list[str]:
+    """The job's targets: every lake writer (one job, an instance each), else the one."""
+    if job != "lake-writer":
+        return [address]
+    lake = settings.lake
+    return [f"{lake.web_host}:{lake.web_port + n}" for n in range(lake.writers)]
 
 
 def write_prometheus_config(settings: Settings) -> Path:

@@ -8,6 +8,7 @@ A service configured as external (``GHLAKE_KAFKA__EXTERNAL_BOOTSTRAP``,
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,8 +28,14 @@ from ghlake.services.airflow import (
     init_airflow_db,
     migrate_airflow_db,
 )
-from ghlake.services.kafka_broker import broker_spec, ensure_kafka_jars, format_storage
-from ghlake.services.minio_server import ensure_minio_binary, minio_data_dir, minio_spec
+from ghlake.services.kafka_broker import (
+    broker_spec,
+    ensure_kafka_jars,
+    format_storage,
+    node_name,
+    wait_for_brokers,
+)
+from ghlake.services.minio_server import ensure_minio_binary, minio_spec, prepare_minio_drives
 from ghlake.services.prometheus_server import (
     prometheus_binary,
     prometheus_spec,
@@ -43,9 +50,20 @@ from ghlake.services.spark import (
 from ghlake.services.supervisor import ProcessSpec, ServiceStatus, Supervisor
 from ghlake.settings import Settings
 
-__all__ = ["Stack", "StackService", "StepCallback", "stack_services"]
+__all__ = [
+    "Stack",
+    "StackService",
+    "StepCallback",
+    "kafka_services",
+    "lake_writer_name",
+    "lake_writer_services",
+    "stack_services",
+]
 
 StepCallback = Callable[[str], None]
+
+# The services there may be several of: node 2 ... of Kafka, writer 2 ... of the lake.
+_SCALED = re.compile(r"(kafka|lake-writer)-\d+")
 
 
 @dataclass(frozen=True)
@@ -71,8 +89,11 @@ def _ghlake_service(
     name: str,
     command: tuple[str, ...],
     url: str,
+    *,
     ready_timeout: float = 60,
     also: tuple[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    concurrent: bool = False,
 ) -> StackService:
     """A service that is a ``ghlake`` command answering ``<url>/healthz``.
 
@@ -89,7 +110,9 @@ def _ghlake_service(
             health=lambda: _http_ok(f"{url}/healthz") and (also is None or _http_ok(also[1])),
             ready_timeout=ready_timeout,
             stop_timeout=30,
+            env=env or {},
         ),
+        concurrent=concurrent,
     )
 
 
@@ -97,38 +120,27 @@ def stack_services(settings: Settings) -> list[StackService]:
     """The services ``ghlake up`` starts, in start order (the API last: it checks the rest)."""
     services: list[StackService] = []
     if settings.kafka.external_bootstrap is None:
-        services.append(
-            StackService(
-                "kafka",
-                spec=lambda: broker_spec(settings),
-                install=lambda: ensure_kafka_jars(settings),
-                prepare=lambda: format_storage(settings),
-                after_start=lambda: ensure_topics(
-                    settings.kafka.bootstrap, event_topics(settings.kafka)
-                ),
-            )
-        )
+        services += kafka_services(settings)
     if settings.minio.external_endpoint is None:
         services.append(
             StackService(
                 "minio",
                 spec=lambda: minio_spec(settings),
                 install=lambda: ensure_minio_binary(settings),
-                prepare=lambda: minio_data_dir(settings).mkdir(parents=True, exist_ok=True),
+                prepare=lambda: prepare_minio_drives(settings),
                 after_start=lambda: ObjectStore.from_settings(settings).ensure_bucket(),
             )
         )
-    lake_url = f"http://{settings.lake.web_host}:{settings.lake.web_port}"
-    services += [
+    services.append(
         _ghlake_service(
             "warehouse",
             ("warehouse", "serve"),
             settings.warehouse.url,
             also=("ClickHouse HTTP", f"{settings.warehouse.http_url}/ping"),
-        ),
-        _ghlake_service("lake-writer", ("worker",), lake_url, ready_timeout=90),
-        _ghlake_service("api", ("api", "serve"), settings.api.url),
-    ]
+        )
+    )
+    services += lake_writer_services(settings)
+    services.append(_ghlake_service("api", ("api", "serve"), settings.api.url))
     if settings.prometheus.enabled:  # last: it scrapes all of the above
         services.append(
             StackService(
@@ -141,6 +153,56 @@ def stack_services(settings: Settings) -> list[StackService]:
     services += airflow_services(settings)
     services += spark_services(settings)
     return services
+
+
+def kafka_services(settings: Settings) -> list[StackService]:
+    """The local Kafka nodes (``kafka.brokers``), started together: a node of a cluster
+    answers only once a quorum of its voters runs.
+
+    Each creates the topics once every broker has registered (idempotent: the first to
+    get there creates them; three replicas need three brokers).
+    """
+
+    def topics() -> None:
+        wait_for_brokers(settings.kafka)
+        ensure_topics(settings.kafka.bootstrap, event_topics(settings.kafka))
+
+    return [
+        StackService(
+            node_name(node),
+            spec=partial(broker_spec, settings, node),
+            install=lambda: ensure_kafka_jars(settings),
+            prepare=partial(format_storage, settings, node),
+            after_start=topics,
+            concurrent=settings.kafka.brokers > 1,
+        )
+        for node in range(1, settings.kafka.brokers + 1)
+    ]
+
+
+def lake_writer_name(number: int) -> str:
+    """The stack's name of lake writer ``number``: ``lake-writer``, then ``lake-writer-2`` ..."""
+    return "lake-writer" if number == 1 else f"lake-writer-{number}"
+
+
+def lake_writer_services(settings: Settings) -> list[StackService]:
+    """``lake.writers`` lake writers: one consumer group, the partitions spread among them.
+
+    They start together (each waits only for its own health), and each serves health and
+    metrics on its own port (``lake.web_port + n - 1``).
+    """
+    lake = settings.lake
+    return [
+        _ghlake_service(
+            lake_writer_name(number),
+            ("worker",),
+            lake.writer_url(number),
+            ready_timeout=90,
+            env={"GHLAKE_LAKE__WEB_PORT": str(lake.web_port + number - 1)},
+            concurrent=lake.writers > 1,
+        )
+        for number in range(1, lake.writers + 1)
+    ]
 
 
 def airflow_services(settings: Settings) -> list[StackService]:
@@ -234,6 +296,14 @@ class Stack:
         service = self.service(name)
         service.install()
         service.prepare()
+        return self._launch(service)
+
+    def _prepare_and_launch(self, service: StackService) -> ServiceStatus:
+        service.prepare()
+        return self._launch(service)
+
+    def _launch(self, service: StackService) -> ServiceStatus:
+        """Start a prepared service and run its post-start step."""
         status = self.supervisor.start(service.spec())
         service.after_start()
         return status
@@ -249,14 +319,40 @@ class Stack:
             if len(run) == 1:
                 statuses.append(self.start(run[0].name))
                 continue
+            for service in run:  # downloads one at a time: they share the cache
+                service.install()
             with ThreadPoolExecutor(len(run)) as pool:
-                statuses += pool.map(lambda s: self.start(s.name), run)
+                statuses += pool.map(self._prepare_and_launch, run)
         return statuses
 
     def down(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
-        """Stop every service, last started first."""
-        last_first = _announced(self.services[::-1], "stopping", on_step)
-        return [self.supervisor.stop(s.spec()) for s in last_first][::-1]
+        """Stop every service, last started first; a concurrent run (the nodes of a Kafka
+        cluster) stops together, so no node waits on a quorum the others already left."""
+        statuses: list[ServiceStatus] = []
+        leftovers = self._leftovers()
+        for run in list(_runs(self.services))[::-1]:
+            # Nodes or writers beyond the configured count (a ``ghlake up --kafka-brokers 3``
+            # stopped by a ``down`` without the same settings) stop with their kind.
+            specs = [s.spec() for s in run] + [
+                spec for spec in leftovers if any(spec.name.startswith(f"{s.name}-") for s in run)
+            ]
+            if on_step is not None:
+                on_step(f"stopping {', '.join(spec.name for spec in specs)}")
+            with ThreadPoolExecutor(len(specs)) as pool:
+                statuses += list(pool.map(self.supervisor.stop, specs))[::-1]
+        return statuses[::-1]
+
+    def _leftovers(self) -> list[ProcessSpec]:
+        """Running Kafka nodes and lake writers beyond the configured counts (a ``ghlake up
+        --kafka-brokers 3`` stopped by a ``down`` that was not given the same settings)."""
+        known = {s.name for s in self.services}
+        run_dir = self.supervisor.run_dir
+        names = sorted(p.stem for p in run_dir.glob("*.pid")) if run_dir.is_dir() else []
+        return [
+            ProcessSpec(name, argv=[], address="", health=lambda: False, stop_timeout=30)
+            for name in names
+            if _SCALED.fullmatch(name) and name not in known and self.supervisor.pid(name)
+        ]
 
     def status(self) -> list[ServiceStatus]:
         """Each service's process and health; an optional group only while one of it runs."""

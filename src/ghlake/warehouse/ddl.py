@@ -84,9 +84,10 @@ def split_statements(text: str) -> list[str]:
 def _values(settings: Settings, target: Target) -> dict[str, str]:
     warehouse = settings.warehouse
     flush = warehouse.flush_interval_ms
-    # Embedded: one consumer thread in the one process that owns chDB. A server gets one
-    # consumer per topic partition (the most that can be busy), each with its own thread.
-    consumers = 1 if target == "embedded" else settings.kafka.partitions
+    # Embedded: warehouse.consumers (1 by default) in the one process that owns chDB. A
+    # server gets one consumer per topic partition (the most that can be busy). More than
+    # one consumer: each on its own thread, flushing its own blocks.
+    consumers = warehouse.consumers if target == "embedded" else settings.kafka.partitions
     return {
         "database": warehouse.database,
         "bootstrap": settings.kafka.bootstrap,
@@ -98,7 +99,7 @@ def _values(settings: Settings, target: Target) -> dict[str, str]:
         "poll_timeout_ms": str(min(flush, 500)),
         "max_block_size": "65536",
         "num_consumers": str(consumers),
-        "thread_per_consumer": "0" if target == "embedded" else "1",
+        "thread_per_consumer": "1" if target == "server" or consumers > 1 else "0",
         "known_types": ", ".join(f"'{name}'" for name in EVENT_TYPES),
     }
 
