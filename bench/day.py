@@ -17,7 +17,8 @@ the ratio of the end-to-end rate to those floors (1.0 would be the pipeline at t
 pace of merely reading its input once).
 
     .venv/bin/python bench/day.py [--hours 24] [--events-per-hour 200000]
-                                  [--first 2024-03-05-0] [--timeout 3600]
+                                  [--first 2024-03-05-0] [--writers 1]
+                                  [--timeout 3600]
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def main() -> None:
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--events-per-hour", type=int, default=200_000)
     parser.add_argument("--first", default="2024-03-05-0")
+    parser.add_argument("--writers", type=int, default=1, help="lake writers (lake.writers)")
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args()
     hours = _hours(args.first, args.hours)
@@ -180,6 +182,7 @@ def main() -> None:
         env = {f"GHLAKE_{name}": str(port)
                for name, port in zip(names, _free_ports(len(names)), strict=True)}  # fmt: skip
         env["GHLAKE_HOME"] = home
+        env["GHLAKE_LAKE__WRITERS"] = str(args.writers)
         os.environ.update(env)
         subprocess.run([*GHLAKE, "up"], check=True, stdout=subprocess.DEVNULL)
         platform = Platform(Settings())
