@@ -7,7 +7,7 @@ for client in ghlake:GHLAKE_LEDGER_PASSWORD airflow:AIRFLOW_DB_PASSWORD metabase
   name=${client%%:*}
   variable=${client##*:}
   password=${!variable}
-  psql -v ON_ERROR_STOP=1 --username postgres --dbname postgres \
+  psql -v ON_ERROR_STOP=1 --username "${POSTGRES_USER:-postgres}" --dbname postgres \
     -v name="$name" -v password="$password" <<'SQL'
 CREATE ROLE :"name" LOGIN PASSWORD :'password';
 CREATE DATABASE :"name" OWNER :"name";
