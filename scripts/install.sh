@@ -2,7 +2,8 @@
 # Set up everything ghlake needs on a fresh machine, idempotently: Debian's
 # PostgreSQL and kcat, the Python environment (.venv, exactly the versions of
 # requirements.lock, hashes checked), the Kafka jars (Maven Central) and the
-# MinIO server (built from source with Go), both cached under ~/.cache/ghlake.
+# MinIO server (built from source with Go), both cached under ~/.cache/ghlake, and
+# docker-compose (in the background, for the compose files' tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +52,11 @@ if [ "${GHLAKE_INSTALL_OPTIONAL:-0}" = 1 ]; then
   .venv/bin/ghlake airflow install >.venv/airflow-install.log 2>&1 & optional+=($!)
 fi
 .venv/bin/ghlake install
+# docker-compose (built from the Go module proxy, once) validates the compose files in the
+# tests. It builds in the background and is not waited for here: the tests that need it
+# run it through scripts/docker-compose.sh, which waits on the same lock for this build.
+# (Once built, the script only prints the binary's path.)
+nohup scripts/docker-compose.sh >.venv/docker-compose-build.log 2>&1 &
 for pid in "${optional[@]}"; do
   wait "$pid" || { cat .venv/spark-install.log .venv/airflow-install.log >&2; exit 1; }
 done

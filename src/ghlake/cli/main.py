@@ -19,6 +19,7 @@ from rich.table import Table
 from ghlake.cli.airflow import airflow_app, backfill
 from ghlake.cli.api import api_app
 from ghlake.cli.common import console, err_console, load_platform, new_progress, status_table
+from ghlake.cli.deploy import deploy_app
 from ghlake.cli.lag import lag
 from ghlake.cli.lake import lake_app, worker
 from ghlake.cli.metabase import metabase_app
@@ -44,6 +45,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(deploy_app, name="deploy")
 app.add_typer(lake_app, name="lake")
 app.add_typer(api_app, name="api")
 app.add_typer(metabase_app, name="metabase")

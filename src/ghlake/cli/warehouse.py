@@ -83,26 +83,17 @@ def ddl(
     ] = "server",
 ) -> None:
     """Print the warehouse DDL (bootstrap, migrations, Kafka pipeline) rendered for a target."""
-    from ghlake.warehouse.ddl import (  # noqa: PLC0415
-        Target,
-        bootstrap_statements,
-        load_migrations,
-        render_pipeline,
-    )
+    from ghlake.orchestration.provision import warehouse_ddl  # noqa: PLC0415
+    from ghlake.warehouse.ddl import Target  # noqa: PLC0415
 
     if target not in ("embedded", "server"):
         raise typer.BadParameter("--target is embedded or server")
-    settings = load_settings()
     mode: Target = "server" if target == "server" else "embedded"
-    out = [
-        "-- clickhouse/bootstrap.sql",
-        *(f"{s};\n" for s in bootstrap_statements(settings, mode)),
-    ]
-    for migration in load_migrations(settings, mode):
-        out += [f"-- clickhouse/migrations/{migration.name}.sql"]
-        out += [f"{statement};\n" for statement in migration.statements]
-    out += [
-        "-- clickhouse/pipeline/",
-        *(f"{s};\n" for s in render_pipeline(settings, mode).statements),
-    ]
+    out: list[str] = []
+    last = None
+    for source, statement in warehouse_ddl(load_settings(), mode):
+        if source != last:
+            out.append(f"-- {source}")
+            last = source
+        out.append(f"{statement};\n")
     typer.echo("\n".join(out))
