@@ -54,6 +54,7 @@ SECRETS = {
 DEPLOYMENT_SETTINGS = {
     "GHLAKE_MODE",
     "GHLAKE_KAFKA__EXTERNAL_BOOTSTRAP",
+    "GHLAKE_KAFKA__BROKERS",
     "GHLAKE_MINIO__EXTERNAL_ENDPOINT",
     "GHLAKE_MINIO__ACCESS_KEY",
     "GHLAKE_MINIO__SECRET_KEY",
@@ -163,6 +164,7 @@ def test_ghlake_services_set_only_where_things_are(services: dict[str, dict[str,
         assert env["GHLAKE_MODE"] == "prod"
         brokers = env["GHLAKE_KAFKA__EXTERNAL_BOOTSTRAP"].split(",")
         assert {b.rsplit(":", 1)[1] for b in brokers} == {str(defaults.kafka.port)}
+        assert int(env["GHLAKE_KAFKA__BROKERS"]) == len(brokers)  # topics replicated over all
         assert env["GHLAKE_MINIO__EXTERNAL_ENDPOINT"] == f"minio:{defaults.minio.port}"
         assert env["GHLAKE_LEDGER__URL"].endswith("@postgres:5432/ghlake")
         # Prod settings accept what the deployment gives (every required secret is there).
