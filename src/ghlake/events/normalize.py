@@ -389,12 +389,17 @@ class EventTableBuilder:
         created_at: int = row[CREATED_AT_INDEX]
         return created_at
 
-    def add_row(self, row: Row) -> None:
-        """Keep a row made by :func:`normalize_event`, with the extra values appended."""
+    def add_row(self, row: Row) -> bool:
+        """Keep a row made by :func:`normalize_event`, with the extra values appended.
+
+        True when it completed a chunk, which is now a record batch (:meth:`drain`).
+        """
         self._rows.append(row)
         self._count += 1
         if len(self._rows) >= self.chunk_rows:
             self._flush()
+            return True
+        return False
 
     def _flush(self) -> None:
         if self._rows:

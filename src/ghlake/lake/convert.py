@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 from deltalake.transaction import AddAction
 
 from ghlake.errors import InvalidInputError, StorageError
-from ghlake.lake.schema import FILE_SCHEMA, PARTITION_COLUMN, SOURCE_HOURS_KEY
+from ghlake.lake.schema import FILE_SCHEMA, PARQUET_OPTIONS, PARTITION_COLUMN, SOURCE_HOURS_KEY
 from ghlake.lake.store import ObjectStore
 from ghlake.lake.table import LakeTable
 
@@ -147,7 +147,7 @@ def convert_parquet_layout(
             counted = pc.value_counts(new.column("source_hour")).to_pylist()
             counts = dict(sorted((c["values"], c["counts"]) for c in counted))
             metadata = {SOURCE_HOURS_KEY: orjson.dumps(counts).decode()}
-            pq.write_table(new.replace_schema_metadata(metadata), sink, compression="zstd")
+            pq.write_table(new.replace_schema_metadata(metadata), sink, **PARQUET_OPTIONS)
             data = sink.getvalue()
             if not dry_run:
                 store.put(f"{table.prefix}/{path}", data)

@@ -37,6 +37,7 @@ statistics on the columns readers filter on (``created_at``, ``source_hour``,
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -46,6 +47,7 @@ __all__ = [
     "FILE_SCHEMA",
     "LAKE_FIELDS",
     "LAKE_SCHEMA",
+    "PARQUET_OPTIONS",
     "PARTITION_COLUMN",
     "SOURCE_HOURS_KEY",
     "TABLE_PROPERTIES",
@@ -96,6 +98,25 @@ FILE_SCHEMA: pa.Schema = pa.schema(
 """What every data file holds: :data:`LAKE_SCHEMA` in Delta's types."""
 
 PARTITION_COLUMN = "event_date"
+
+_LARGE_TEXT = frozenset({"raw", "body", "diff_hunk"})
+
+
+def _few_values(field: pa.Field) -> bool:
+    kind = (field.metadata or {}).get(b"clickhouse", b"")
+    return b"LowCardinality" in kind or b"Enum" in kind
+
+
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    # Dictionaries where ClickHouse has LowCardinality or an Enum: elsewhere (ids, shas,
+    # titles, the line) nearly every value is new, and the writer tries and drops one.
+    "use_dictionary": [f.name for f in FILE_SCHEMA if _few_values(f)],
+    # No min/max of whole lines and bodies: no reader filters on them (~6% of the encoding).
+    "write_statistics": [name for name in FILE_SCHEMA.names if name not in _LARGE_TEXT],
+}  # fmt: skip
+"""How data files are encoded (the writer, ``lake convert``): measured on 2015-01-01-1,
+10.2 -> 9.5 µs an event, 414 -> 404 bytes an event."""
 
 TABLE_SCHEMA: pa.Schema = FILE_SCHEMA.append(pa.field(PARTITION_COLUMN, pa.string(), False))
 """The table: the file columns and the partition column (in the path, not in files)."""

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake.transaction import AddAction
 
@@ -52,6 +53,7 @@ from ghlake.lake.dedup import IdentityIndex, pack
 from ghlake.lake.schema import (
     FILE_SCHEMA,
     LAKE_FIELDS,
+    PARQUET_OPTIONS,
     PARTITION_COLUMN,
     SOURCE_HOURS_KEY,
     data_file_path,
@@ -171,24 +173,26 @@ class _FileEncoder:
     columns readers filter on, and the file's count per source hour.
     """
 
-    def __init__(self, chunk_rows: int) -> None:
+    def __init__(self, chunk_rows: int, partition: int) -> None:
         self.rows = EventTableBuilder(LAKE_FIELDS, chunk_rows=chunk_rows)
         self.sink = io.BytesIO()
-        self.parquet = pq.ParquetWriter(self.sink, FILE_SCHEMA, compression="zstd")
+        self.parquet = pq.ParquetWriter(self.sink, FILE_SCHEMA, **PARQUET_OPTIONS)
         self.source_hours: Counter[str] = Counter()
         self.created = [2**63, -1]
-        self.partition = -1
-
-    def add(self, row: tuple[object, ...], created_at: int, partition: int) -> None:
-        self.rows.add_row(row)
-        self.source_hours[row[SOURCE_HOUR_INDEX]] += 1
-        self.created[0] = min(self.created[0], created_at)
-        self.created[1] = max(self.created[1], created_at)
         self.partition = partition
-        self._write(self.rows.drain())
+
+    def add(self, row: tuple[object, ...]) -> None:
+        if self.rows.add_row(row):  # a chunk of rows became a record batch
+            self._write(self.rows.drain())
 
     def _write(self, batches: Iterable[pa.RecordBatch]) -> None:
+        # The file's statistics, per record batch rather than per row (the hot loop).
         for batch in batches:
+            hours = pc.value_counts(batch.column(SOURCE_HOUR_INDEX)).to_pylist()
+            self.source_hours.update({h["values"]: h["counts"] for h in hours})
+            span = pc.min_max(batch.column(CREATED_AT_INDEX))
+            low, high = (int(span[end].as_py().timestamp()) for end in ("min", "max"))
+            self.created = [min(self.created[0], low), max(self.created[1], high)]
             self.parquet.write_batch(batch.cast(FILE_SCHEMA))
 
     def finish(self) -> bytes:
@@ -211,25 +215,24 @@ class _FileEncoder:
         }).decode()  # fmt: skip
 
 
-class _Decoded:
-    """Header values decoded once per distinct value (they repeat for a whole hour)."""
+class _Provenance:
+    """Each record's source, source hour and file time, decoded once per distinct header
+    triple (it repeats for a whole hour)."""
 
     def __init__(self) -> None:
-        self.text: dict[bytes, str] = {}
-        self.time: dict[bytes, int] = {}
+        self.decoded: dict[tuple[bytes | None, ...], tuple[str, str, int]] = {}
 
-    def header(self, record: TopicRecord, name: str) -> str:
-        raw = record.headers.get(name) or b""
-        value = self.text.get(raw)
+    def of(self, record: TopicRecord) -> tuple[str, str, int]:
+        headers = record.headers
+        raw = (headers.get("source"), headers.get("hour"), headers.get("file_time"))
+        value = self.decoded.get(raw)
         if value is None:
-            value = self.text[raw] = raw.decode("utf-8", "replace")
-        return value
-
-    def file_time(self, record: TopicRecord) -> int:
-        raw = record.headers.get("file_time") or b""
-        value = self.time.get(raw)
-        if value is None:
-            value = self.time[raw] = file_time_seconds(raw)
+            source, hour, file_time = (x or b"" for x in raw)
+            value = self.decoded[raw] = (
+                source.decode("utf-8", "replace"),
+                hour.decode("utf-8", "replace"),
+                file_time_seconds(file_time),
+            )
         return value
 
 
@@ -266,7 +269,7 @@ class LakeWriter:
 
     def prepare(self, records: Sequence[TopicRecord], stored: Mapping[int, int]) -> PreparedBatch:
         """Step 2: skip ``stored`` offsets, normalize, drop known identities, encode."""
-        decoded = _Decoded()
+        provenance = _Provenance()
         spans: dict[int, list[int]] = {}
         encoders: dict[tuple[int, int], _FileEncoder] = {}
         dead: list[DeadLetter] = []
@@ -289,12 +292,10 @@ class LakeWriter:
                 continue
             else:
                 span[1] = offset
+            source, source_hour, file_time = provenance.of(record)
             try:
                 row = normalize_line(
-                    record.value,
-                    source=decoded.header(record, "source"),
-                    source_hour=decoded.header(record, "hour"),
-                    file_time=decoded.file_time(record),
+                    record.value, source=source, source_hour=source_hour, file_time=file_time
                 )
             except MalformedEventError as exc:
                 dead.append(DeadLetter(record, exc.reason))
@@ -308,14 +309,15 @@ class LakeWriter:
                 seen = known[hour] = self.index.known(hour, snapshot)
                 added[hour] = set()
             identity = pack(row[_KEY], created)
-            if identity in seen or identity in added[hour]:
+            fresh = added[hour]
+            if identity in seen or identity in fresh:
                 duplicates += 1
                 continue
-            added[hour].add(identity)
+            fresh.add(identity)
             encoder = encoders.get((partition, hour))
             if encoder is None:
-                encoder = encoders[(partition, hour)] = _FileEncoder(self.row_group_rows)
-            encoder.add((*row, partition, offset, record.value), created, partition)
+                encoder = encoders[(partition, hour)] = _FileEncoder(self.row_group_rows, partition)
+            encoder.add((*row, partition, offset, record.value))
 
         identities = {h: frozenset(ids) for h, ids in added.items() if ids}
         batches, source_hours = self._encode(spans, encoders)
