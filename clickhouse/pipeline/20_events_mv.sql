@@ -65,6 +65,7 @@ SELECT
                            'review_request_removed', 'synchronize', 'started', 'published',
                            'update', 'create', 'fork', 'merged'), raw_action, 'none'),
          'Enum8(''none'' = 0, ''created'' = 1, ''added'' = 2, ''edited'' = 3, ''deleted'' = 4, ''opened'' = 5, ''closed'' = 6, ''reopened'' = 7, ''assigned'' = 8, ''unassigned'' = 9, ''labeled'' = 10, ''unlabeled'' = 11, ''review_requested'' = 12, ''review_request_removed'' = 13, ''synchronize'' = 14, ''started'' = 15, ''published'' = 16, ''update'' = 17, ''create'' = 18, ''fork'' = 19, ''merged'' = 20)') AS action,
+    -- the comment object's id; Timeline lines carry payload.comment_id instead
     if(cmt.id != 0, cmt.id, p.comment_id) AS comment_id,
     arrayFirst(s -> s != '', [rvw.body, cmt.body, iss.body, pr.body, rel.body]) AS body,
     cmt.path AS path,

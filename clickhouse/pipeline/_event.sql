@@ -1,10 +1,15 @@
 -- Each message parsed once: one JSONExtract into a typed tuple of the fields the views read
 -- (each JSONExtract* call parses its whole argument again). Both views use this one
 -- expression, so in the events view the routing and the mapping share one parse.
--- Absent keys, nulls and values of another shape read as the element's default ('' / 0 /
--- false / []), as JSONExtract* of a missing key do. Where the eras disagree on a field's
--- shape (actor, repo, org, member: a login string or an object), the element is a
--- Variant, which keeps the shape the line has; payload.action is Dynamic, for its type.
+-- Absent keys and nulls read as the element's default ('' / 0 / false / []), as
+-- JSONExtract* of a missing key do; so does a bare id where an object is expected (Timeline
+-- payload.issue / comment). Where the eras disagree on a field's shape (actor, repo, org,
+-- member: a login string or an object), the element is a Variant(String, Tuple(...)), which
+-- keeps the shape the line has; payload.action is Dynamic, for its JSON type.
+-- Shapes that no era has read differently from the per-field calls of before (an array
+-- where an object is expected fills the tuple by position; a JSON bool where a count is
+-- expected reads as 1, not 0; a number where a login is expected reads as its text):
+-- bench/warehouse_mapping.py checks every real line of every era maps as before.
 JSONExtract(message, 'Tuple(
     type String, id UInt64, created_at String,
     actor Variant(String, Tuple(login String, id UInt64)),
