@@ -43,6 +43,7 @@ bench: install
 	.venv/bin/python bench/lake.py
 	.venv/bin/python bench/lag.py
 	.venv/bin/python bench/airflow_backfill.py
+	.venv/bin/python bench/warehouse_mapping.py --events 50000
 	.venv/bin/python bench/day.py --hours 2 --events-per-hour 50000
 
 clean: down
