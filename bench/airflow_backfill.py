@@ -20,10 +20,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import tempfile
 import time
 from pathlib import Path
+
+from broker import free_port  # bench/broker.py, beside this script
 
 from ghlake.hours import Hour, hour_range
 from ghlake.orchestration.airflow_api import follow
@@ -37,15 +38,9 @@ PORTS = ("KAFKA__PORT", "KAFKA__CONTROLLER_PORT", "MINIO__PORT", "MINIO__CONSOLE
          "AIRFLOW__TRIGGER_LOG_SERVER_PORT")  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _private_stack(home: Path) -> None:
     home.chmod(0o755)  # as root, PostgreSQL runs as user postgres and must reach its folder
-    os.environ.update({f"GHLAKE_{name}": str(_free_port()) for name in PORTS})
+    os.environ.update({f"GHLAKE_{name}": str(free_port()) for name in PORTS})
     os.environ.update({"GHLAKE_HOME": str(home / "state"), "GHLAKE_KAFKA__PARTITIONS": "3",
                        "GHLAKE_LAKE__BATCH_MAX_SECONDS": "2",
                        "GHLAKE_AIRFLOW__DB_DIR": str(home / "airflow-db"),

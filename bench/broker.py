@@ -12,7 +12,7 @@ from pathlib import Path
 from ghlake.platform import Platform
 from ghlake.settings import KafkaSettings, Settings
 
-__all__ = ["free_port", "private_broker"]
+__all__ = ["free_port", "free_ports", "private_broker"]
 
 
 def free_port() -> int:
@@ -20,6 +20,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports nobody listens on right now (held open until all are found)."""
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [int(s.getsockname()[1]) for s in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
 
 
 @contextmanager

@@ -28,7 +28,6 @@ import gzip
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+from broker import free_ports  # bench/broker.py, beside this script
 
 from ghlake.hours import Hour
 from ghlake.platform import Platform
@@ -45,16 +45,6 @@ from ghlake.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 GHLAKE = [str(Path(sys.executable).with_name("ghlake"))]  # the venv's console script
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [int(s.getsockname()[1]) for s in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
 
 
 def _hours(first: str, count: int) -> list[Hour]:
@@ -180,7 +170,7 @@ def main() -> None:
             "WAREHOUSE__PORT", "WAREHOUSE__HTTP_PORT", "LAKE__WEB_PORT", "API__PORT",
         )  # fmt: skip
         env = {f"GHLAKE_{name}": str(port)
-               for name, port in zip(names, _free_ports(len(names)), strict=True)}  # fmt: skip
+               for name, port in zip(names, free_ports(len(names)), strict=True)}  # fmt: skip
         env["GHLAKE_HOME"] = home
         env["GHLAKE_LAKE__WRITERS"] = str(args.writers)
         os.environ.update(env)

@@ -30,11 +30,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import socket
 import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from broker import free_ports  # bench/broker.py, beside this script
 
 from ghlake.hours import Hour
 from ghlake.lake import maintenance
@@ -44,16 +45,6 @@ from ghlake.synth import SynthConfig, write_hour
 from ghlake.warehouse.clickhouse import ClickHouseQueries
 
 GHARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "gharchive"
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [int(s.getsockname()[1]) for s in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
 
 
 @dataclass(frozen=True)
@@ -137,7 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ghlake-footprint-") as tmp:
         workdir = Path(tmp)
-        kafka, controller, minio, console, warehouse, http, lake = _free_ports(7)
+        kafka, controller, minio, console, warehouse, http, lake = free_ports(7)
         os.environ.update({
             "GHLAKE_HOME": str(workdir / "home"), "GHLAKE_KAFKA__PORT": str(kafka),
             "GHLAKE_KAFKA__CONTROLLER_PORT": str(controller), "GHLAKE_MINIO__PORT": str(minio),

@@ -48,7 +48,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,6 +55,7 @@ import time
 from pathlib import Path
 
 import httpx
+from broker import free_port  # bench/broker.py, beside this script
 
 from ghlake.events.provenance import Provenance
 from ghlake.kafka.producer import EventPublisher
@@ -76,19 +76,13 @@ PARQUET_WRITER_COMMIT = "0e268fab803190dbc74490d6df4d2793d16aa5b2"
 """The last commit whose lake writer wrote plain Parquet with bucket checkpoints."""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _stack(home: Path) -> Platform:
     """Kafka and MinIO only, on free ports, with GHLAKE_* exported for child processes."""
     os.environ.update({
-        "GHLAKE_HOME": str(home), "GHLAKE_KAFKA__PORT": str(_free_port()),
-        "GHLAKE_KAFKA__CONTROLLER_PORT": str(_free_port()), "GHLAKE_KAFKA__TOPIC": TOPIC,
-        "GHLAKE_KAFKA__PARTITIONS": str(PARTITIONS), "GHLAKE_MINIO__PORT": str(_free_port()),
-        "GHLAKE_MINIO__CONSOLE_PORT": str(_free_port()),
+        "GHLAKE_HOME": str(home), "GHLAKE_KAFKA__PORT": str(free_port()),
+        "GHLAKE_KAFKA__CONTROLLER_PORT": str(free_port()), "GHLAKE_KAFKA__TOPIC": TOPIC,
+        "GHLAKE_KAFKA__PARTITIONS": str(PARTITIONS), "GHLAKE_MINIO__PORT": str(free_port()),
+        "GHLAKE_MINIO__CONSOLE_PORT": str(free_port()),
     })  # fmt: skip
     platform = Platform(Settings())
     for name in ("kafka", "minio"):
@@ -188,7 +182,7 @@ def _ghlake(
     run = time.time_ns()
     specs: list[ProcessSpec] = []
     for n in range(workers):
-        port = _free_port()
+        port = free_port()
         env = {"GHLAKE_LAKE__WEB_PORT": str(port), "GHLAKE_LAKE__CONSUMER_GROUP": f"bench-{run}",
                "GHLAKE_LAKE__TABLE": table, "GHLAKE_LAKE__PREFIX": table,
                "GHLAKE_LAKE__BATCH_MAX_EVENTS": str(batch),

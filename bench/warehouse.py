@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import socket
 import statistics
 import tempfile
 import threading
@@ -32,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from broker import free_ports  # bench/broker.py, beside this script
 from confluent_kafka import KafkaError, Message, Producer
 from warehouse_dashboards import run_dashboards
 
@@ -40,16 +40,6 @@ from ghlake.hours import Hour
 from ghlake.platform import Platform
 from ghlake.settings import Settings
 from ghlake.synth import SynthConfig, write_hour
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [int(s.getsockname()[1]) for s in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
 
 
 def _lines(folder: Path, first: str, events: int, per_hour: int = 50_000) -> dict[str, list[bytes]]:
@@ -158,7 +148,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ghlake-bench-") as tmp:
         workdir = Path(os.environ.get("GHLAKE_BENCH_DIR") or tmp)
-        kafka, controller, warehouse = _free_ports(3)
+        kafka, controller, warehouse = free_ports(3)
         os.environ.update({
             "GHLAKE_HOME": str(workdir / "home"), "GHLAKE_KAFKA__PORT": str(kafka),
             "GHLAKE_KAFKA__CONTROLLER_PORT": str(controller), "GHLAKE_KAFKA__PARTITIONS": "3",

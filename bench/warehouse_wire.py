@@ -22,7 +22,6 @@ import argparse
 import base64
 import http.client
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+from broker import free_ports  # bench/broker.py, beside this script
 from warehouse_dashboards import GENERATE, generate
 
 from ghlake.settings import DEV_ADMIN_PASSWORD, Settings
@@ -56,16 +56,6 @@ MILLION = (
 BURST = 20
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
 def _median_s(run: Callable[[], object], rounds: int = 5) -> float:
     run()
     times = []
@@ -77,7 +67,7 @@ def _median_s(run: Callable[[], object], rounds: int = 5) -> float:
 
 
 def _start_service(workdir: Path) -> tuple[subprocess.Popen[bytes], Settings, dict[str, str]]:
-    port, http_port = _free_ports(2)
+    port, http_port = free_ports(2)
     env = {
         **os.environ, "GHLAKE_HOME": str(workdir / "service"),
         "GHLAKE_WAREHOUSE__PORT": str(port), "GHLAKE_WAREHOUSE__HTTP_PORT": str(http_port),
