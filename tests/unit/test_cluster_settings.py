@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -17,6 +18,14 @@ from ghlake.services.prometheus_server import prometheus_config
 from ghlake.services.stack import Stack
 from ghlake.settings import KafkaSettings, Settings, load_settings
 from ghlake.warehouse.ddl import render_pipeline
+
+
+@pytest.fixture(autouse=True)
+def _defaults_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings from their defaults: the integration suite's stack exports its ports."""
+    for name in list(os.environ):
+        if name.startswith("GHLAKE_") and name not in ("GHLAKE_HOME", "GHLAKE_CACHE_DIR"):
+            monkeypatch.delenv(name)
 
 
 def test_one_broker_by_default_with_one_replica() -> None:
