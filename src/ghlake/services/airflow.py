@@ -12,7 +12,6 @@ the connection ``ghlake_api`` through which the DAGs reach ghlake.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -23,7 +22,7 @@ import httpx
 
 from ghlake.services.postgres import USER, database_ready, init_cluster, postgres_spec
 from ghlake.services.supervisor import ProcessSpec
-from ghlake.services.venvs import run_tool, uv_install
+from ghlake.services.venvs import install_lock, run_tool
 from ghlake.settings import Settings
 
 __all__ = [
@@ -57,14 +56,7 @@ def airflow_home(settings: Settings) -> Path:
 def ensure_airflow_venv(settings: Settings) -> Path:
     """Create the venv from the lock with uv, unless the stamp says this lock is installed."""
     lock = settings.root / "airflow" / "requirements.lock"
-    venv = airflow_venv(settings)
-    stamp = venv / ".ghlake-lock-sha256"
-    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
-    if stamp.is_file() and stamp.read_text().strip() == digest:
-        return venv
-    uv_install(settings, venv, "--require-hashes", "-r", str(lock), what=f"installing {lock}")
-    stamp.write_text(f"{digest}\n")
-    return venv
+    return install_lock(settings, airflow_venv(settings), lock)
 
 
 def _db_url(settings: Settings, driver: str = "psycopg2") -> str:

@@ -9,31 +9,22 @@ So it lives in a venv of its own in the cache, installed from the hash lock
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
 from ghlake.errors import ServiceError
-from ghlake.services.venvs import uv_install
+from ghlake.services.venvs import install_lock
 from ghlake.settings import Settings
 
 __all__ = ["duckdb_counts", "ensure_duckdb_venv"]
-
-_STAMP = ".ghlake-lock"
 
 
 def ensure_duckdb_venv(settings: Settings) -> Path:
     """The DuckDB venv's interpreter, installed from the lock when it changed."""
     lock = settings.root / "minio" / "duckdb" / "requirements.lock"
-    venv = settings.cache_dir / "duckdb-venv"
-    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
-    stamp = venv / _STAMP
-    if not (stamp.is_file() and stamp.read_text() == digest):
-        uv_install(settings, venv, "--require-hashes", "-r", str(lock), what=f"installing {lock}")
-        stamp.write_text(digest)
-    return venv / "bin" / "python"
+    return install_lock(settings, settings.cache_dir / "duckdb-venv", lock) / "bin" / "python"
 
 
 def duckdb_counts(

@@ -6,6 +6,7 @@ One uv for every lock: the pinned one ``scripts/uv.sh`` installs into the cache 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from ghlake.errors import ServiceError
 from ghlake.services.cache import locked
 from ghlake.settings import Settings
 
-__all__ = ["run_tool", "uv_install"]
+__all__ = ["install_lock", "run_tool", "uv_install"]
 
 
 def run_tool(argv: list[str], what: str, env: dict[str, str] | None = None) -> str:
@@ -36,3 +37,14 @@ def uv_install(settings: Settings, venv: Path, *requirements: str, what: str) ->
             run_tool([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], what, env)
         python = str(venv / "bin" / "python")
         run_tool([uv, "pip", "install", "--quiet", "--python", python, *requirements], what, env)
+
+
+def install_lock(settings: Settings, venv: Path, lock: Path) -> Path:
+    """Install ``lock`` (a uv hash lock) into ``venv`` unless its stamp says it is there."""
+    stamp = venv / ".ghlake-lock-sha256"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if stamp.is_file() and stamp.read_text().strip() == digest:
+        return venv
+    uv_install(settings, venv, "--require-hashes", "-r", str(lock), what=f"installing {lock}")
+    stamp.write_text(f"{digest}\n")
+    return venv
