@@ -7,10 +7,11 @@ From the replay's start, every second, the bench reads what each stage holds:
 
 - Kafka: the replay has published every hour (the ledger's counts, acknowledged);
 - lake: the Delta table holds each hour's events (the reconciler's lake count);
-- warehouse: github_events holds them (its count by source hour).
+- warehouse: github_events holds them (its rows by source hour, then deduplicated).
 
 It prints, per stage, the time until it held everything and its events/s; each
-service's peak resident memory (sampled every second); and, measured in the same
+service's peak resident memory and CPU time (sampled every second), and how
+busy the machine was; and, measured in the same
 run on the same files, the floors: gunzip alone (``zcat > /dev/null``) and one
 JSON parse pass with the fastest parser installed (gunzip included). It ends with
 the ratio of the end-to-end rate to those floors (1.0 would be the pipeline at the
@@ -24,9 +25,11 @@ pace of merely reading its input once).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import hashlib
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -86,14 +89,17 @@ def floors(files: list[Path]) -> tuple[float, float, str]:
 
 
 @dataclass
-class MemoryPeaks:
-    """Each service's peak resident set, sampled every second from its pid."""
+class ServiceSamples:
+    """Each service's peak resident set and CPU time, sampled every second from its pid."""
 
     pids: dict[str, int]
     peaks: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds used since start()
+    _first: dict[str, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
+        self._first = {name: _cpu_seconds(pid) for name, pid in self.pids.items()}
         threading.Thread(target=self._run, daemon=True).start()
 
     def stop(self) -> None:
@@ -104,6 +110,28 @@ class MemoryPeaks:
             for name, pid in self.pids.items():
                 mib = _rss_mib(pid)
                 self.peaks[name] = max(self.peaks.get(name, 0.0), mib)
+                used = _cpu_seconds(pid) - self._first[name]
+                self.cpu[name] = max(self.cpu.get(name, 0.0), used)  # 0 once it is gone
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (0 when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+
+
+def _machine_busy() -> tuple[float, float]:
+    """CPU seconds busy and in total over all cores since boot (/proc/stat)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks) - idle) / _TICKS, sum(ticks) / _TICKS
 
 
 def _rss_mib(pid: int) -> float:
@@ -115,6 +143,22 @@ def _rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+# ClickHouse's own counters (system.events) of where the warehouse's work went.
+PROFILE_EVENTS = (
+    "KafkaMessagesRead", "KafkaRowsRead", "InsertedRows", "InsertedBytes",
+    "MergedRows", "MergedUncompressedBytes", "MergesTimeMilliseconds",
+    "SelectedRows", "SelectQueryTimeMicroseconds", "InsertQueryTimeMicroseconds",
+    "UserTimeMicroseconds", "SystemTimeMicroseconds", "OSCPUVirtualTimeMicroseconds",
+    "CompressedReadBufferBytes", "ReadCompressedBytes", "WriteBufferFromFileDescriptorWriteBytes",
+)  # fmt: skip
+
+
+def profile_events(platform: Platform) -> dict[str, int]:
+    """The warehouse's cumulative ClickHouse counters named in :data:`PROFILE_EVENTS`."""
+    result = platform.warehouse.sql("SELECT event, value FROM system.events")
+    return {str(name): int(value) for name, value in result.rows if name in PROFILE_EVENTS}
 
 
 def _stage_times(
@@ -129,11 +173,13 @@ def _stage_times(
             if replay.returncode != 0:
                 raise SystemExit(f"ghlake replay failed ({replay.returncode})")
             done["kafka"] = now
-        counts = platform.reconciler.counts(expected)
+        counts = platform.reconciler.progress(expected)  # the warehouse's rows: cheap
         if "lake" not in done and all(c.lake >= c.published for c in counts):
             done["lake"] = now
         if "warehouse" not in done and all(c.warehouse >= c.published for c in counts):
-            done["warehouse"] = now
+            exact = platform.reconciler.counts(expected)  # deduplicated, once rows suffice
+            if all(c.warehouse >= c.published for c in exact):
+                done["warehouse"] = now
         if now > timeout:
             held = {c.hour.name: (c.published, c.lake, c.warehouse) for c in counts}
             raise SystemExit(f"not reconciled after {timeout:.0f} s: {held}")
@@ -164,47 +210,101 @@ def main() -> None:
           f"{size / 2**20:,.0f} MiB gzip", flush=True)  # fmt: skip
 
     gunzip, parse, parser_name = floors(files)
-    with tempfile.TemporaryDirectory(prefix="ghlake-day-") as home:
-        names = (
-            "KAFKA__PORT", "KAFKA__CONTROLLER_PORT", "MINIO__PORT", "MINIO__CONSOLE_PORT",
-            "WAREHOUSE__PORT", "WAREHOUSE__HTTP_PORT", "LAKE__WEB_PORT", "API__PORT",
-        )  # fmt: skip
-        env = {f"GHLAKE_{name}": str(port)
-               for name, port in zip(names, free_ports(len(names)), strict=True)}  # fmt: skip
-        env["GHLAKE_HOME"] = home
-        env["GHLAKE_LAKE__WRITERS"] = str(args.writers)
-        os.environ.update(env)
-        subprocess.run([*GHLAKE, "up"], check=True, stdout=subprocess.DEVNULL)
-        platform = Platform(Settings())
-        memory = MemoryPeaks({s.name: s.pid for s in platform.stack.status() if s.pid})
-        memory.start()
-        try:
-            replay = subprocess.Popen(
-                [*GHLAKE, "replay", "--from", hours[0].name, "--to", hours[-1].name,
-                 "--source", str(folder)],
-                stdout=subprocess.DEVNULL,
-            )  # fmt: skip
-            times = _stage_times(platform, expected, replay, args.timeout)
-        finally:
-            memory.stop()
-            platform.close()
-            subprocess.run([*GHLAKE, "down"], check=False, stdout=subprocess.DEVNULL)
-
-    print(f"\n{'stage':<12}{'holds all after':>18}{'events/s':>12}")
-    for stage in ("kafka", "lake", "warehouse"):
-        print(f"{stage:<12}{times[stage]:>16.1f} s{events / times[stage]:>12,.0f}")
-    end_to_end = max(times.values())
-    rate = events / end_to_end
-    print(f"{'end to end':<12}{end_to_end:>16.1f} s{rate:>12,.0f}")
-    print("\npeak resident memory (MiB):")
-    for name, mib in sorted(memory.peaks.items()):
-        print(f"  {name:<14}{mib:>8,.0f}{'  over 1 GiB' if mib > 1024 else ''}")
+    run = run_day(hours, folder, expected, writers=args.writers, timeout=args.timeout)
+    report(run, events)
+    rate = events / max(run.times.values())
     print(f"\nfloors on the same files: zcat > /dev/null {gunzip:.1f} s "
           f"({events / gunzip:,.0f} events/s); one parse pass ({parser_name}, gunzip "
           f"included) {parse:.1f} s ({events / parse:,.0f} events/s)")  # fmt: skip
     print(f"end to end / gunzip floor {rate / (events / gunzip):.3f}; "
           f"end to end / parse floor {rate / (events / parse):.3f}; "
           f"target: the whole 24-hour day in 300 s (16k events/s)")  # fmt: skip
+
+
+@dataclass
+class DayRun:
+    """What one replay of the day measured."""
+
+    times: dict[str, float]  # stage -> seconds until it held everything
+    samples: ServiceSamples
+    busy_seconds: float  # the machine's CPU-seconds busy over the run, all cores
+    all_seconds: float  # ... and available
+    warehouse_events: dict[str, int]  # system.events counted over the run
+
+
+def run_day(
+    hours: list[Hour], folder: Path, expected: dict[str, int], *, writers: int, timeout: float
+) -> DayRun:
+    """``ghlake up`` in a private home on free ports, replay the hours, time each stage."""
+    with tempfile.TemporaryDirectory(prefix="ghlake-day-") as home:
+        names = (
+            "KAFKA__PORT", "KAFKA__CONTROLLER_PORT", "MINIO__PORT", "MINIO__CONSOLE_PORT",
+            "WAREHOUSE__PORT", "WAREHOUSE__HTTP_PORT", "LAKE__WEB_PORT", "API__PORT",
+            "PROMETHEUS__PORT",
+        )  # fmt: skip
+        env = {f"GHLAKE_{name}": str(port)
+               for name, port in zip(names, free_ports(len(names)), strict=True)}  # fmt: skip
+        env["GHLAKE_HOME"] = home
+        env["GHLAKE_LAKE__WRITERS"] = str(writers)
+        os.environ.update(env)
+        try:  # a failed start leaves services running too: down in any case
+            subprocess.run([*GHLAKE, "up"], check=True, stdout=subprocess.DEVNULL)
+            with contextlib.closing(Platform(Settings())) as platform:
+                return _measure(platform, hours, folder, expected, timeout)
+        finally:
+            subprocess.run([*GHLAKE, "down"], check=False, stdout=subprocess.DEVNULL)
+
+
+def _measure(
+    platform: Platform, hours: list[Hour], folder: Path, expected: dict[str, int], timeout: float
+) -> DayRun:
+    samples = ServiceSamples({s.name: s.pid for s in platform.stack.status() if s.pid})
+    samples.start()
+    try:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        busy = _machine_busy()
+        counters = profile_events(platform)
+        replay = subprocess.Popen(
+            [*GHLAKE, "replay", "--from", hours[0].name, "--to", hours[-1].name,
+             "--source", str(folder)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        times = _stage_times(platform, expected, replay, timeout)
+        after = _machine_busy()
+        later = profile_events(platform)
+        reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # the replay, waited for
+    finally:
+        samples.stop()
+    samples.cpu["replay"] = (reaped.ru_utime - children.ru_utime
+                             + reaped.ru_stime - children.ru_stime)  # fmt: skip
+    counted = {name: later.get(name, 0) - counters.get(name, 0) for name in PROFILE_EVENTS}
+    return DayRun(times, samples, after[0] - busy[0], after[1] - busy[1], counted)
+
+
+def report(run: DayRun, events: int) -> None:
+    """Each stage's time and rate; the machine's load; each service's memory and CPU."""
+    print(f"\n{'stage':<12}{'holds all after':>18}{'events/s':>12}")
+    for stage in ("kafka", "lake", "warehouse"):
+        print(f"{stage:<12}{run.times[stage]:>16.1f} s{events / run.times[stage]:>12,.0f}")
+    end_to_end = max(run.times.values())
+    print(f"{'end to end':<12}{end_to_end:>16.1f} s{events / end_to_end:>12,.0f}")
+    busy = run.busy_seconds
+    print(
+        f"\nmachine: {busy:,.0f} of {run.all_seconds:,.0f} CPU-seconds busy "
+        f"({busy / run.all_seconds:.0%} of {os.cpu_count()} cores) until the last stage"
+    )
+    cpu, peaks = run.samples.cpu, run.samples.peaks
+    print(f"\n  {'service':<14}{'peak RSS MiB':>14}{'CPU s':>9}{'µs/event':>10}{'of busy':>9}")
+    for name in sorted(cpu, key=cpu.__getitem__, reverse=True):
+        mib = peaks.get(name, 0.0)
+        print(f"  {name:<14}{mib:>14,.0f}{cpu[name]:>9,.1f}{cpu[name] / events * 1e6:>10,.0f}"
+              f"{cpu[name] / busy:>9.0%}{'  over 1 GiB' if mib > 1024 else ''}")  # fmt: skip
+    total = sum(cpu.values())
+    print(f"  {'all of these':<14}{'':>14}{total:>9,.1f}{total / events * 1e6:>10,.0f}"
+          f"{total / busy:>9.0%}")  # fmt: skip
+    print("\nwarehouse, ClickHouse's counters over the run (system.events), per event:")
+    for name, value in run.warehouse_events.items():
+        print(f"  {name:<42}{value:>18,}{value / events:>14,.1f}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from ghlake.warehouse.queries import (
     EVENT_TYPE_COUNTS,
     INGEST_ERRORS,
     PULL_REQUESTS_DAILY,
+    ROWS_BY_SOURCE_HOUR,
     TOP_REPOSITORIES,
     TRENDING_REPOSITORIES,
     Query,
@@ -118,6 +119,13 @@ class WarehouseClient:
         return {
             r.source_hour: r.events for r in self.query(COUNTS_BY_SOURCE_HOUR, hours=list(hours))
         }
+
+    def rows_by_source_hour(self, hours: Collection[str]) -> dict[str, int]:
+        """Rows stored per source hour, duplicates included: at least the deduplicated count.
+
+        Reads one column instead of deduplicating the table, for polling while ingest runs.
+        """
+        return {r.source_hour: r.events for r in self.query(ROWS_BY_SOURCE_HOUR, hours=list(hours))}
 
     def event_type_counts(self, since: datetime, until: datetime) -> list[EventTypeCount]:
         """Deduplicated events per type in [since, until)."""

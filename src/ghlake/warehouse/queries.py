@@ -65,6 +65,7 @@ __all__ = [
     "METRICS",
     "PULL_REQUESTS_DAILY",
     "REPOSITORY_ACTIVITY",
+    "ROWS_BY_SOURCE_HOUR",
     "TABLE_ROWS",
     "TOP_REPOSITORIES",
     "TOP_REPOSITORIES_PULL_REQUESTS",
@@ -408,6 +409,11 @@ COUNTS_BY_SOURCE_HOUR = Query(
     params=(Param("hours", list, "source hour labels"),),
     binder=lambda v: {"hours": sorted(v["hours"])},
 )  # fmt: skip
+ROWS_BY_SOURCE_HOUR = Query(
+    "rows_by_source_hour", "rows stored per source hour, before deduplication (cheap)",
+    SourceHourCount, params=(Param("hours", list, "source hour labels"),),
+    binder=lambda v: {"hours": sorted(v["hours"])},
+)  # fmt: skip
 DEAD_LETTERS = Query(
     "dead_letters", "the latest dead letters, with their reason, provenance and place",
     dict[str, Any], params=(_limit(100),), path="/v1/dead-letters",
@@ -439,8 +445,8 @@ CATALOGUE: dict[str, Query[Any]] = {
     for q in (
         EVENT_TYPE_COUNTS, EVENTS_PER_MINUTE, TOP_REPOSITORIES, TOP_REPOSITORIES_PULL_REQUESTS,
         REPOSITORY_ACTIVITY, TRENDING_REPOSITORIES, ACTOR_ACTIVITY, ACTIVE_ACTORS,
-        PULL_REQUESTS_DAILY, INGEST_PROGRESS, INGEST_ERRORS, COUNTS_BY_SOURCE_HOUR, TABLE_ROWS,
-        DEAD_LETTERS, HOUR_STAGES,
+        PULL_REQUESTS_DAILY, INGEST_PROGRESS, INGEST_ERRORS, COUNTS_BY_SOURCE_HOUR,
+        ROWS_BY_SOURCE_HOUR, TABLE_ROWS, DEAD_LETTERS, HOUR_STAGES,
         KAFKA_CONSUMERS, LIVE_TYPE_TOTALS, LATEST_EVENTS,
     )
 }  # fmt: skip
