@@ -25,7 +25,10 @@ RUN python -m venv /opt/ghlake/venv \
 # read at run time through settings.root, so the package is installed editable in place.
 COPY . /opt/ghlake/src-tree
 COPY --from=page /page/node_modules /opt/ghlake/src-tree/src/ghlake/api/static/node_modules
+# PYTHONDONTWRITEBYTECODE keeps the non-root user from writing .pyc files at run time, so
+# they are all written here: without them each process compiles its imports on every start.
 RUN pip install --no-deps -e /opt/ghlake/src-tree \
+ && python -m compileall -q /opt/ghlake/venv/lib /opt/ghlake/src-tree/src \
  && useradd --system --uid 10001 --home-dir /var/lib/ghlake --create-home ghlake
 WORKDIR /var/lib/ghlake
 # State (the spool of downloaded hours, the SQLite ledger when no PostgreSQL is configured).

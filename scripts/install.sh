@@ -39,10 +39,15 @@ fi
 # ghlake itself goes in editable, without resolving anything again.
 stamp=.venv/.ghlake-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
-  "$UV" pip install --quiet --python .venv/bin/python --require-hashes -r requirements.lock
+  # --compile-bytecode: machines that set PYTHONDONTWRITEBYTECODE (this one does) never
+  # write .pyc files, so without them every Python process (each ghlake command, each
+  # service) compiles its imports again: 8 CPU-seconds for the CLI's, 2.5 with them.
+  "$UV" pip install --quiet --python .venv/bin/python --compile-bytecode --require-hashes -r requirements.lock
   "$UV" pip install --quiet --python .venv/bin/python --no-deps -e .
   touch "$stamp"
 fi
+# ghlake's own modules, editable: compiled again where a source changed (quick otherwise).
+.venv/bin/python -m compileall -q -j 0 src >/dev/null
 # With GHLAKE_INSTALL_OPTIONAL=1 (CI sets it) the optional parts' environments (Spark: venv and
 # jars; Airflow: venv) download while the MinIO build keeps the CPU busy; otherwise they install
 # on first use (`ghlake spark install`, `ghlake airflow install`, or `ghlake up --with ...`).

@@ -36,7 +36,9 @@ def uv_install(settings: Settings, venv: Path, *requirements: str, what: str) ->
         if not (venv / "bin" / "python").is_file():
             run_tool([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], what, env)
         python = str(venv / "bin" / "python")
-        run_tool([uv, "pip", "install", "--quiet", "--python", python, *requirements], what, env)
+        # --compile-bytecode: where PYTHONDONTWRITEBYTECODE is set, nothing else would.
+        install = [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", python]
+        run_tool([*install, *requirements], what, env)
 
 
 def install_lock(settings: Settings, venv: Path, lock: Path) -> Path:
