@@ -96,11 +96,22 @@ class ServiceSamples:
     peaks: dict[str, float] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)  # seconds used since start()
     _first: dict[str, float] = field(default_factory=dict)
+    _threads_first: dict[str, dict[int, tuple[str, float]]] = field(default_factory=dict)
+    _threads_last: dict[str, dict[int, tuple[str, float]]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         self._first = {name: _cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._threads_first = {name: _thread_cpu(pid) for name, pid in self.pids.items()}
         threading.Thread(target=self._run, daemon=True).start()
+
+    def threads(self, name: str) -> dict[str, float]:
+        """CPU seconds a service spent since start(), per thread name (its comm)."""
+        first, by_name = self._threads_first.get(name, {}), dict[str, float]()
+        for tid, (comm, seconds) in self._threads_last.get(name, {}).items():
+            used = seconds - first.get(tid, (comm, 0.0))[1]
+            by_name[comm] = by_name.get(comm, 0.0) + used
+        return by_name
 
     def stop(self) -> None:
         self._stop.set()
@@ -112,6 +123,9 @@ class ServiceSamples:
                 self.peaks[name] = max(self.peaks.get(name, 0.0), mib)
                 used = _cpu_seconds(pid) - self._first[name]
                 self.cpu[name] = max(self.cpu.get(name, 0.0), used)  # 0 once it is gone
+                threads = _thread_cpu(pid)
+                if threads:  # the last sample while the service was alive
+                    self._threads_last[name] = {**self._threads_last.get(name, {}), **threads}
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -125,6 +139,24 @@ def _cpu_seconds(pid: int) -> float:
         return 0.0
     fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+
+
+def _thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
+    """Each thread of a process: its name and CPU seconds so far (/proc/PID/task)."""
+    threads = {}
+    try:
+        tids = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return {}
+    for tid in tids:
+        try:
+            comm = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue  # the thread ended
+        fields = stat.rsplit(")", 1)[1].split()
+        threads[tid] = (comm, (int(fields[11]) + int(fields[12])) / _TICKS)
+    return threads
 
 
 def _machine_busy() -> tuple[float, float]:
@@ -195,6 +227,8 @@ def main() -> None:
     parser.add_argument("--first", default="2024-03-05-0")
     parser.add_argument("--writers", type=int, default=1, help="lake writers (lake.writers)")
     parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--stop", action="append", default=[], metavar="SERVICE",
+                        help="stop a service before the replay (to see its cost)")  # fmt: skip
     args = parser.parse_args()
     hours = _hours(args.first, args.hours)
     settings = Settings()
@@ -210,7 +244,9 @@ def main() -> None:
           f"{size / 2**20:,.0f} MiB gzip", flush=True)  # fmt: skip
 
     gunzip, parse, parser_name = floors(files)
-    run = run_day(hours, folder, expected, writers=args.writers, timeout=args.timeout)
+    run = run_day(
+        hours, folder, expected, writers=args.writers, timeout=args.timeout, stop=args.stop
+    )
     report(run, events)
     rate = events / max(run.times.values())
     print(f"\nfloors on the same files: zcat > /dev/null {gunzip:.1f} s "
@@ -233,7 +269,13 @@ class DayRun:
 
 
 def run_day(
-    hours: list[Hour], folder: Path, expected: dict[str, int], *, writers: int, timeout: float
+    hours: list[Hour],
+    folder: Path,
+    expected: dict[str, int],
+    *,
+    writers: int,
+    timeout: float,
+    stop: list[str],
 ) -> DayRun:
     """``ghlake up`` in a private home on free ports, replay the hours, time each stage."""
     with tempfile.TemporaryDirectory(prefix="ghlake-day-") as home:
@@ -250,6 +292,8 @@ def run_day(
         try:  # a failed start leaves services running too: down in any case
             subprocess.run([*GHLAKE, "up"], check=True, stdout=subprocess.DEVNULL)
             with contextlib.closing(Platform(Settings())) as platform:
+                for name in stop:
+                    platform.stack.supervisor.stop(platform.stack.service(name).spec())
                 return _measure(platform, hours, folder, expected, timeout)
         finally:
             subprocess.run([*GHLAKE, "down"], check=False, stdout=subprocess.DEVNULL)
@@ -302,6 +346,10 @@ def report(run: DayRun, events: int) -> None:
     total = sum(cpu.values())
     print(f"  {'all of these':<14}{'':>14}{total:>9,.1f}{total / events * 1e6:>10,.0f}"
           f"{total / busy:>9.0%}")  # fmt: skip
+    for name in ("warehouse", "lake-writer", "kafka"):
+        threads = sorted(run.samples.threads(name).items(), key=lambda t: t[1], reverse=True)
+        shown = ", ".join(f"{comm} {used:,.1f}" for comm, used in threads[:8] if used >= 0.1)
+        print(f"\n{name}: CPU seconds per thread name: {shown}")
     print("\nwarehouse, ClickHouse's counters over the run (system.events), per event:")
     for name, value in run.warehouse_events.items():
         print(f"  {name:<42}{value:>18,}{value / events:>14,.1f}")

@@ -108,7 +108,10 @@ class Snapshots:
         try:
             records = self.platform.ledger.recent_hours(12)
             published = {r.hour: r.published for r in records if r.status == HourStatus.PUBLISHED}
-            counts = {c.hour: c for c in self.platform.reconciler.counts(published)}
+            # Rows as stored (duplicates fold in the background), not the exact,
+            # deduplicating count of `ghlake reconcile`: that one reads the whole table's
+            # sorting key, too much to repeat every few seconds on a large table.
+            counts = {c.hour: c for c in self.platform.reconciler.progress(published)}
         except GhLakeError as exc:
             snapshot["errors"]["hours"] = str(exc)
             return self._hours
