@@ -202,6 +202,12 @@ class WarehouseSettings(BaseModel):
     consumer_group: str = "ghlake-warehouse"
     # How often the Kafka engine flushes a block into the tables (freshness).
     flush_interval_ms: int = Field(500, ge=100)
+    # The most messages in one such block (kafka_max_block_size). A block holds its lines
+    # and their parsed rows in memory at once: when the engine drains a backlog, blocks are
+    # this full and the service's memory follows. Measured on a 2024-size hour
+    # (docs/scaling.md, "One machine"): 65536 peaked at 1.0-1.5 GiB, 16384 at 1.0 GiB for
+    # the same CPU per event, 8192 at 0.8 GiB for 22% more (smaller parts, more merges).
+    max_block_size: int = Field(16384, ge=100, le=1_048_576)
     # False: no Kafka engine tables, the broker is never touched (benches, tools).
     pipeline: bool = True
     # Consumers of the Kafka engine table in the warehouse service (kafka_num_consumers,

@@ -97,7 +97,7 @@ def _values(settings: Settings, target: Target) -> dict[str, str]:
         "dead_letter_group": f"{warehouse.consumer_group}-dead-letters",
         "flush_interval_ms": str(flush),
         "poll_timeout_ms": str(min(flush, 500)),
-        "max_block_size": "65536",
+        "max_block_size": str(warehouse.max_block_size),
         "num_consumers": str(consumers),
         "thread_per_consumer": "1" if target == "server" or consumers > 1 else "0",
         "known_types": ", ".join(f"'{name}'" for name in EVENT_TYPES),
