@@ -1,19 +1,20 @@
 """The live page's feed: one loop for every client, fanned out as Server-Sent Events.
 
-Every ``interval`` seconds one snapshot is collected (in a worker thread): events per
-second by type (the difference of two per-type row counts of the warehouse), the
-running total, the latest events, each consumer group's lag and status (the API's lag
-monitor, not a second sampling), ingest errors and dead letters, and, every tenth
-tick, per-hour stage counts. Snapshots are kept for 15 minutes; a client gets the
-history once on connect, then each new snapshot. Event ids are milliseconds since the
-epoch, so they keep increasing across API restarts, and a client that comes back
-(``Last-Event-ID``, or ``?last_event_id=`` after the page was hidden) gets what it
-missed, not the whole history again. A hundred clients cost one query loop.
+Every ``interval`` seconds (every ``idle_interval`` while no page is open) one snapshot
+is collected (in a worker thread): events per second by type (the difference of two
+per-type row counts of the warehouse), the running total, the latest events, each
+consumer group's lag and status (the API's lag monitor, not a second sampling), ingest
+errors and dead letters, and, every tenth tick, per-hour stage counts. Snapshots are
+kept for 15 minutes; a client gets the history once on connect, then each new snapshot.
+Event ids are milliseconds since the epoch, so they keep increasing across API restarts,
+and a client that comes back (``Last-Event-ID``, or ``?last_event_id=`` after the page
+was hidden) gets what it missed, not the whole history again. A hundred clients cost one query loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -140,10 +141,19 @@ class LiveFeed:
     """The one loop (:meth:`run`) and the streams of its clients (:meth:`stream`)."""
 
     def __init__(
-        self, collect: Callable[[], Snapshot], interval: float = 1.0, keep_seconds: float = 900
+        self,
+        collect: Callable[[], Snapshot],
+        interval: float = 1.0,
+        keep_seconds: float = 900,
+        idle_interval: float = 5.0,
     ) -> None:
         self.collect = collect
         self.interval = interval
+        # With no page open the loop slows down: the history goes on (coarser), and an
+        # idle API does not query the warehouse four times a second (bench/day.py measured
+        # those queries at a fifth of the warehouse's CPU while it ingests).
+        self.idle_interval = max(idle_interval, interval)
+        self._client_came = asyncio.Event()
         # (id, the whole snapshot, its chart point only: at, total, rates) per tick.
         self._ring: deque[tuple[int, bytes, bytes]] = deque(maxlen=int(keep_seconds / interval) + 1)
         self._tick = asyncio.Event()
@@ -151,7 +161,11 @@ class LiveFeed:
         self.ticks = 0
 
     async def run(self) -> None:
-        """Collect a snapshot every ``interval`` seconds until cancelled, waking the streams."""
+        """Collect a snapshot every ``interval`` seconds until cancelled, waking the streams.
+
+        Every ``idle_interval`` seconds while no client is connected; a client that
+        connects gets the next snapshot at once.
+        """
         while True:
             started = time.monotonic()
             try:
@@ -169,7 +183,13 @@ class LiveFeed:
                 self.ticks += 1
                 self._tick.set()
                 self._tick = asyncio.Event()
-            await asyncio.sleep(max(self.interval - (time.monotonic() - started), 0.05))
+            period = self.interval if self.clients else self.idle_interval
+            self._client_came.clear()
+            with contextlib.suppress(TimeoutError):  # the period is over
+                await asyncio.wait_for(
+                    self._client_came.wait(),
+                    timeout=max(period - (time.monotonic() - started), 0.05),
+                )
 
     def after(self, last_id: int | None) -> list[tuple[int, bytes, bytes]]:
         """Snapshots after ``last_id`` (all kept ones when None)."""
@@ -180,6 +200,7 @@ class LiveFeed:
     ) -> AsyncIterator[bytes]:
         """One client's event stream: its backlog (as one ``history`` event), then each tick."""
         self.clients += 1
+        self._client_came.set()
         try:
             yield b"retry: 2000\n\n"
             backlog = self.after(last_id)
