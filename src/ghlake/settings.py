@@ -352,6 +352,11 @@ class SparkSettings(BaseModel):
     worker_cores: int = Field(2, ge=1)
     worker_memory: str = "2g"
     driver_memory: str = "2g"
+    java_options: str = Field(
+        "",
+        description="extra options of every Spark JVM (drivers, executors, master, workers); "
+        "e.g. -XX:TieredStopAtLevel=1: C1 only, half the JIT work of a short job or notebook",
+    )
     master_url: str | None = Field(
         None, description="spark://host:port of a cluster; None: local[*] in the driver"
     )
