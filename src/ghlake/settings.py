@@ -85,6 +85,9 @@ class KafkaSettings(BaseModel):
     # Long enough to rebuild the lake or the warehouse by replaying the topic.
     retention_ms: int = Field(30 * 24 * 3600 * 1000, ge=-1)
     heap: str = "1g"
+    java_options: str = Field(
+        "", description="extra options of the nodes' JVMs (and of the storage format tool)"
+    )
 
     @field_validator("topic", "dead_letter_topic")
     @classmethod

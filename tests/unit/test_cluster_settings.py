@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from ghlake.cli.main import app
 from ghlake.errors import ConfigError
 from ghlake.kafka.topics import event_topics
-from ghlake.services.kafka_broker import _render_config
+from ghlake.services.kafka_broker import _render_config, java_argv
 from ghlake.services.minio_server import minio_drive_dirs, minio_spec
 from ghlake.services.prometheus_server import prometheus_config
 from ghlake.services.stack import Stack, _runs
@@ -176,3 +176,11 @@ def test_up_refuses_more_lake_writers_than_partitions_before_starting_anything(
     assert isinstance(result.exception, ConfigError)
     assert "lake.writers (7) is more than the topic's partitions (6)" in str(result.exception)
     assert not (tmp_path / "run").exists(), "nothing was started"
+
+
+def test_the_kafka_java_options_reach_the_nodes_jvms(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, kafka={"java_options": "-XX:TieredStopAtLevel=1 -Xss1m"})  # type: ignore[arg-type]
+    argv = java_argv(settings, "kafka.Kafka", "server.properties")
+    assert argv[argv.index("-XX:TieredStopAtLevel=1") + 1] == "-Xss1m"
+    assert argv.index("-Xss1m") < argv.index("kafka.Kafka")
+    assert "-XX:TieredStopAtLevel=1" not in java_argv(Settings(home=tmp_path), "kafka.Kafka")
