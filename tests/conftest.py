@@ -113,6 +113,8 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         "GHLAKE_SPARK__WORKER_UI_PORT": str(spark_worker_ui),
         "GHLAKE_SPARK__DRIVER_UI_PORT": "0",
         "GHLAKE_SPARK__WORKERS": "1",
+        # The notebooks and the job are short: C1 only halves the JVMs' CPU (JIT) there.
+        "GHLAKE_SPARK__JAVA_OPTIONS": "-XX:TieredStopAtLevel=1",
     }
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)

@@ -85,6 +85,9 @@ class KafkaSettings(BaseModel):
     # Long enough to rebuild the lake or the warehouse by replaying the topic.
     retention_ms: int = Field(30 * 24 * 3600 * 1000, ge=-1)
     heap: str = "1g"
+    java_options: str = Field(
+        "", description="extra options of the nodes' JVMs (and of the storage format tool)"
+    )
 
     @field_validator("topic", "dead_letter_topic")
     @classmethod
@@ -358,6 +361,11 @@ class SparkSettings(BaseModel):
     worker_cores: int = Field(2, ge=1)
     worker_memory: str = "2g"
     driver_memory: str = "2g"
+    java_options: str = Field(
+        "",
+        description="extra options of every Spark JVM (drivers, executors, master, workers); "
+        "e.g. -XX:TieredStopAtLevel=1: C1 only, half the JIT work of a short job or notebook",
+    )
     master_url: str | None = Field(
         None, description="spark://host:port of a cluster; None: local[*] in the driver"
     )

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 from ghlake.cli.main import app
 from ghlake.errors import ConfigError
 from ghlake.kafka.topics import event_topics
-from ghlake.services.kafka_broker import _render_config
+from ghlake.services.kafka_broker import _render_config, java_argv
 from ghlake.services.minio_server import minio_drive_dirs, minio_spec
 from ghlake.services.prometheus_server import prometheus_config
-from ghlake.services.stack import Stack
+from ghlake.services.stack import Stack, _runs
 from ghlake.settings import KafkaSettings, Settings, load_settings
 from ghlake.warehouse.ddl import render_pipeline
 
@@ -102,8 +102,12 @@ def test_the_stack_starts_every_node_and_writer_together(tmp_path: Path) -> None
         lake={"writers": 2},  # type: ignore[arg-type]
     )
     services = {s.name: s for s in Stack(settings).services}
-    for name in ("kafka", "kafka-2", "kafka-3", "lake-writer", "lake-writer-2"):
-        assert services[name].concurrent, name
+    core = [s for s in Stack(settings).services if s.group is None]
+    assert [[s.name for s in run] for run in _runs(core)] == [
+        ["kafka", "kafka-2", "kafka-3", "minio"],
+        ["warehouse", "lake-writer", "lake-writer-2"],
+        ["api"], ["prometheus"],
+    ]  # fmt: skip
     assert services["kafka-3"].spec().address == "127.0.0.1:9096"
     writer = services["lake-writer-2"].spec()
     assert writer.env["GHLAKE_LAKE__WEB_PORT"] == "6067"
@@ -111,9 +115,13 @@ def test_the_stack_starts_every_node_and_writer_together(tmp_path: Path) -> None
     jobs = {job["job_name"]: job for job in prometheus_config(settings)["scrape_configs"]}
     targets = jobs["lake-writer"]["static_configs"][0]["targets"]
     assert targets == ["127.0.0.1:6066", "127.0.0.1:6067"]
-    single = {s.name: s for s in Stack(Settings(home=tmp_path)).services}
-    assert not single["kafka"].concurrent
-    assert "kafka-2" not in single
+    single = [s for s in Stack(Settings(home=tmp_path)).services if s.group is None]
+    assert [[s.name for s in run] for run in _runs(single)] == [
+        ["kafka", "minio"],
+        ["warehouse", "lake-writer"],
+        ["api"],
+        ["prometheus"],
+    ]
 
 
 def test_minio_on_four_drives_uses_one_erasure_set(tmp_path: Path) -> None:
@@ -168,3 +176,11 @@ def test_up_refuses_more_lake_writers_than_partitions_before_starting_anything(
     assert isinstance(result.exception, ConfigError)
     assert "lake.writers (7) is more than the topic's partitions (6)" in str(result.exception)
     assert not (tmp_path / "run").exists(), "nothing was started"
+
+
+def test_the_kafka_java_options_reach_the_nodes_jvms(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, kafka={"java_options": "-XX:TieredStopAtLevel=1 -Xss1m"})  # type: ignore[arg-type]
+    argv = java_argv(settings, "kafka.Kafka", "server.properties")
+    assert argv[argv.index("-XX:TieredStopAtLevel=1") + 1] == "-Xss1m"
+    assert argv.index("-Xss1m") < argv.index("kafka.Kafka")
+    assert "-XX:TieredStopAtLevel=1" not in java_argv(Settings(home=tmp_path), "kafka.Kafka")

@@ -66,6 +66,15 @@ def test_the_configuration_points_spark_at_the_settings_services(tmp_path: Path)
     assert environment.master_url() == "local[*]"
     assert environment.lake_url("t") == "s3a://lake/t"
     assert environment.consumer_group("q") == "ghlake-spark-q"
+    assert conf["spark.executor.extraJavaOptions"] == ""
+
+
+def test_the_java_options_reach_every_spark_jvm(tmp_path: Path) -> None:
+    options = "-XX:TieredStopAtLevel=1"
+    environment = SparkEnvironment(Settings(cache_dir=tmp_path, spark={"java_options": options}))  # type: ignore[arg-type]
+    assert environment.conf()["spark.executor.extraJavaOptions"] == options
+    assert environment.env()["SPARK_SUBMIT_OPTS"] == options  # drivers: pyspark, spark-submit
+    assert environment.env()["SPARK_DAEMON_JAVA_OPTS"] == options  # the master, the workers
 
 
 def test_the_cluster_is_started_on_demand_and_shown_only_while_it_runs(tmp_path: Path) -> None:

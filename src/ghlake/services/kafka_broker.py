@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -92,6 +93,7 @@ def java_argv(settings: Settings, main_class: str, *args: str, heap: str = "256m
     log_config = settings.root / "kafka" / "log4j2.xml"
     return [
         java, f"-Xmx{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        *shlex.split(settings.kafka.java_options),
         f"-Dlog4j2.configurationFile={log_config}",
         "-cp", f"{libs}/*", main_class, *args,
     ]  # fmt: skip

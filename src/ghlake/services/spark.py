@@ -109,6 +109,9 @@ class SparkEnvironment:
             "spark.sql.session.timeZone": "UTC",
             "spark.sql.shuffle.partitions": str(spark.worker_cores * spark.workers),
             "spark.ui.showConsoleProgress": "false",  # logs and notebooks, not a terminal
+            # The drivers' JVMs take spark.java_options from SPARK_SUBMIT_OPTS (see env()):
+            # a driver's own JVM starts before a session's configuration is read.
+            "spark.executor.extraJavaOptions": spark.java_options,
             # Delta rebuilds a table's state in this many tasks (50 by default: slow here).
             "spark.databricks.delta.snapshotPartitions": str(spark.worker_cores * spark.workers),
             "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -133,6 +136,10 @@ class SparkEnvironment:
             "PYSPARK_DRIVER_PYTHON": str(self.python),
             "SPARK_LOG_DIR": str(self.settings.state_dir / "logs"),
             "SPARK_WORKER_DIR": str(self.settings.state_dir / "spark" / "work"),
+            # spark.java_options of the JVMs that spark-submit (pyspark, notebooks, jobs) and
+            # spark-class (the master, the workers) start; executors take spark.executor.*.
+            "SPARK_SUBMIT_OPTS": self.settings.spark.java_options,
+            "SPARK_DAEMON_JAVA_OPTS": self.settings.spark.java_options,
         }
 
     def lake_url(self, table: str | None = None) -> str:

@@ -1,7 +1,8 @@
 """The local stack: which services run, in which order, how each is prepared and supervised.
 
-Order matters: the broker and MinIO first, then the warehouse service (its
-Kafka engine needs the topic) and the lake writer (it needs topic and bucket).
+Order matters: the broker and MinIO first (together: neither needs the other), then the
+warehouse service (its Kafka engine needs the topic) and the lake writers (they need topic
+and bucket), together too, and the API last (its health is every other service's).
 A service configured as external (``GHLAKE_KAFKA__EXTERNAL_BOOTSTRAP``,
 ``GHLAKE_MINIO__EXTERNAL_ENDPOINT``) is not started here.
 """
@@ -65,6 +66,10 @@ StepCallback = Callable[[str], None]
 # The services there may be several of: node 2 ... of Kafka, writer 2 ... of the lake.
 _SCALED = re.compile(r"(kafka|lake-writer)-\d+")
 
+# Runs of services that start together: the Kafka nodes and MinIO (neither needs the other),
+# then the topic's and the bucket's consumers (the warehouse, the lake writers).
+_STORAGE, _CONSUMERS = "storage", "consumers"
+
 
 @dataclass(frozen=True)
 class StackService:
@@ -77,8 +82,8 @@ class StackService:
     after_start: Callable[[], object] = lambda: None
     # An optional part (``ghlake up --with <group>``); None: always started by ``up``.
     group: str | None = None
-    # Starts together with the services next to it that say so too (none waits for another).
-    concurrent: bool = False
+    # Starts together with the services next to it of the same name (none waits for another).
+    together: str | None = None
 
 
 def _http_ok(url: str) -> bool:
@@ -93,7 +98,7 @@ def _ghlake_service(
     ready_timeout: float = 60,
     also: tuple[str, str] | None = None,
     env: dict[str, str] | None = None,
-    concurrent: bool = False,
+    together: str | None = None,
 ) -> StackService:
     """A service that is a ``ghlake`` command answering ``<url>/healthz``.
 
@@ -112,7 +117,7 @@ def _ghlake_service(
             stop_timeout=30,
             env=env or {},
         ),
-        concurrent=concurrent,
+        together=together,
     )
 
 
@@ -129,6 +134,7 @@ def stack_services(settings: Settings) -> list[StackService]:
                 install=lambda: ensure_minio_binary(settings),
                 prepare=lambda: prepare_minio_drives(settings),
                 after_start=lambda: ObjectStore.from_settings(settings).ensure_bucket(),
+                together=_STORAGE,
             )
         )
     services.append(
@@ -137,6 +143,7 @@ def stack_services(settings: Settings) -> list[StackService]:
             ("warehouse", "serve"),
             settings.warehouse.url,
             also=("ClickHouse HTTP", f"{settings.warehouse.http_url}/ping"),
+            together=_CONSUMERS,
         )
     )
     services += lake_writer_services(settings)
@@ -156,8 +163,8 @@ def stack_services(settings: Settings) -> list[StackService]:
 
 
 def kafka_services(settings: Settings) -> list[StackService]:
-    """The local Kafka nodes (``kafka.brokers``), started together: a node of a cluster
-    answers only once a quorum of its voters runs.
+    """The local Kafka nodes (``kafka.brokers``), started together (and with MinIO): a node
+    of a cluster answers only once a quorum of its voters runs.
 
     Each creates the topics once every broker has registered (idempotent: the first to
     get there creates them; three replicas need three brokers).
@@ -174,7 +181,7 @@ def kafka_services(settings: Settings) -> list[StackService]:
             install=lambda: ensure_kafka_jars(settings),
             prepare=partial(format_storage, settings, node),
             after_start=topics,
-            concurrent=settings.kafka.brokers > 1,
+            together=_STORAGE,
         )
         for node in range(1, settings.kafka.brokers + 1)
     ]
@@ -188,8 +195,8 @@ def lake_writer_name(number: int) -> str:
 def lake_writer_services(settings: Settings) -> list[StackService]:
     """``lake.writers`` lake writers: one consumer group, the partitions spread among them.
 
-    They start together (each waits only for its own health), and each serves health and
-    metrics on its own port (``lake.web_port + n - 1``).
+    They start together, with the warehouse (each waits only for its own health), and each
+    serves health and metrics on its own port (``lake.web_port + n - 1``).
     """
     lake = settings.lake
     return [
@@ -199,7 +206,7 @@ def lake_writer_services(settings: Settings) -> list[StackService]:
             lake.writer_url(number),
             ready_timeout=90,
             env={"GHLAKE_LAKE__WEB_PORT": str(lake.web_port + number - 1)},
-            concurrent=lake.writers > 1,
+            together=_CONSUMERS,
         )
         for number in range(1, lake.writers + 1)
     ]
@@ -221,7 +228,7 @@ def airflow_services(settings: Settings) -> list[StackService]:
             spec=lambda component=component: airflow_spec(settings, component),  # type: ignore[misc]
             group="airflow",
             # The daemons need only the api-server (their health is its heartbeat report).
-            concurrent=component != "api-server",
+            together=None if component == "api-server" else "airflow-daemons",
         )
         for component in AIRFLOW_COMPONENTS
     ]
@@ -311,7 +318,7 @@ class Stack:
     def _start_in_order(
         self, services: list[StackService], on_step: StepCallback | None
     ) -> list[ServiceStatus]:
-        """Start ``services`` in order; a run of concurrent ones starts in parallel."""
+        """Start ``services`` in order; a run of services together starts in parallel."""
         statuses: list[ServiceStatus] = []
         for run in _runs(services):
             if on_step is not None:
@@ -326,8 +333,8 @@ class Stack:
         return statuses
 
     def down(self, on_step: StepCallback | None = None) -> list[ServiceStatus]:
-        """Stop every service, last started first; a concurrent run (the nodes of a Kafka
-        cluster) stops together, so no node waits on a quorum the others already left."""
+        """Stop every service, last started first; a run started together (the nodes of a
+        Kafka cluster) stops together, so no node waits on a quorum the others already left."""
         statuses: list[ServiceStatus] = []
         leftovers = self._leftovers()
         for run in list(_runs(self.services))[::-1]:
@@ -374,10 +381,11 @@ class Stack:
 
 
 def _runs(services: list[StackService]) -> Iterator[list[StackService]]:
-    """``services`` in start order, grouped: each concurrent run together, the rest alone."""
+    """``services`` in start order, grouped: each run of the same ``together`` name, the
+    rest alone."""
     run: list[StackService] = []
     for service in services:
-        if run and not (service.concurrent and run[-1].concurrent):
+        if run and not (service.together is not None and service.together == run[-1].together):
             yield run
             run = []
         run.append(service)

@@ -16,6 +16,7 @@ after a crash a no-op. No streaming state grows with the topic.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,7 +28,11 @@ from pyspark.sql.types import StructType
 
 from ghlake.events.normalize import EventTableBuilder, MalformedEventError, file_time_seconds
 from ghlake.lake.schema import FILE_SCHEMA, LAKE_FIELDS, PARTITION_COLUMN
-from ghlake.platform import Platform
+
+if TYPE_CHECKING:
+    # Not at run time: Spark's Python workers import this module for normalize_batches,
+    # and the Platform would bring all of ghlake's clients along (5 s of CPU per worker).
+    from ghlake.platform import Platform
 
 __all__ = [
     "EVENT_ROWS",
