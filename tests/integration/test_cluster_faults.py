@@ -69,9 +69,12 @@ def _free_block(count: int) -> int:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """3 KRaft nodes, MinIO on 4 drives, 2 lake writers, 2 warehouse consumers; own ports."""
-    kafka = _free_block(6)  # node n: kafka + 2(n-1), its controller one above
-    lake = _free_block(2)  # writer n: lake + n - 1
-    single = [_free_block(1) for _ in range(5)]
+    # One block for every port of the stack: ports probed one by one can come back from
+    # the OS twice (a probe releases its port), and two services would then collide.
+    base = _free_block(13)
+    kafka = base  # node n: kafka + 2(n-1), its controller one above
+    lake = base + 6  # writer n: lake + n - 1
+    single = list(range(base + 8, base + 13))
     env = {
         "GHLAKE_HOME": str(tmp_path_factory.mktemp("ghlake-cluster")),
         "GHLAKE_KAFKA__BROKERS": "3",
@@ -79,9 +82,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         "GHLAKE_KAFKA__CONTROLLER_PORT": str(kafka + 1),
         "GHLAKE_KAFKA__PARTITIONS": "3",
         "GHLAKE_KAFKA__HEAP": "384m",
-        # Three JVMs (and two restarted ones) starting at once on a small machine: C1 only
-        # spares them most of their start's JIT work.
-        "GHLAKE_KAFKA__JAVA_OPTIONS": "-XX:TieredStopAtLevel=1",
         "GHLAKE_MINIO__DRIVES": "4",
         "GHLAKE_MINIO__PORT": str(single[0]),
         "GHLAKE_MINIO__CONSOLE_PORT": str(single[1]),
