@@ -6,6 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 
 from ghlake.services.spark import SparkEnvironment, _artifact
@@ -51,7 +52,11 @@ def test_jar_names_lose_only_their_version() -> None:
     assert _artifact(Path("hadoop-client-api-3.4.2.jar")) == "hadoop-client-api"
 
 
-def test_the_configuration_points_spark_at_the_settings_services(tmp_path: Path) -> None:
+def test_the_configuration_points_spark_at_the_settings_services(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The integration suite's stack exports its Spark options into the session; defaults here.
+    monkeypatch.delenv("GHLAKE_SPARK__JAVA_OPTIONS", raising=False)
     settings = Settings(
         cache_dir=tmp_path, minio={"port": 9100, "bucket": "lake"},  # type: ignore[arg-type]
         spark={"driver_ui_port": 0, "workers": 2, "worker_cores": 3},  # type: ignore[arg-type]
