@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import tempfile
@@ -47,3 +48,9 @@ def private_broker(partitions: int = 6) -> Iterator[Settings]:
         platform.stack.supervisor.stop(platform.stack.service("kafka").spec())
         platform.close()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def proc_cpu_seconds(stat: Path) -> float:
+    """User + system CPU seconds in a ``/proc/PID/stat`` (or ``.../task/TID/stat``) file."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()  # the command name may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
-from broker import free_ports  # bench/broker.py, beside this script
+from broker import free_ports, proc_cpu_seconds  # bench/broker.py, beside this script
 
 from ghlake.hours import Hour
 from ghlake.platform import Platform
@@ -134,11 +134,9 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (0 when it is gone)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return proc_cpu_seconds(Path(f"/proc/{pid}/stat"))
     except OSError:
         return 0.0
-    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
 
 
 def _thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
@@ -151,11 +149,9 @@ def _thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
     for tid in tids:
         try:
             comm = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
-            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+            threads[tid] = (comm, proc_cpu_seconds(Path(f"/proc/{pid}/task/{tid}/stat")))
         except OSError:
             continue  # the thread ended
-        fields = stat.rsplit(")", 1)[1].split()
-        threads[tid] = (comm, (int(fields[11]) + int(fields[12])) / _TICKS)
     return threads
 
 

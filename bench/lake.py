@@ -55,7 +55,7 @@ import time
 from pathlib import Path
 
 import httpx
-from broker import free_port  # bench/broker.py, beside this script
+from broker import free_port, proc_cpu_seconds  # bench/broker.py, beside this script
 
 from ghlake.events.provenance import Provenance
 from ghlake.kafka.producer import EventPublisher
@@ -147,8 +147,7 @@ def _cpu_seconds(pid: int | None) -> float:
     """User and system CPU seconds a process has used (its threads included)."""
     if pid is None:
         return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return proc_cpu_seconds(Path(f"/proc/{pid}/stat"))
 
 
 @dataclasses.dataclass(frozen=True)
