@@ -1,4 +1,4 @@
-"""The whole replay path on a real GH Archive hour, against simple peers, in one run.
+"""The whole replay path on real GH Archive hours, against simple peers, in one run.
 
 Three ways to move the same real hour (../shared/data/gharchive/2015-01-01-1.json.gz,
 7,427 events, 17.6 MB of JSON) from the gzip file into Kafka, on the same broker
@@ -7,6 +7,11 @@ with the same producer settings (idempotent, acks=all, zstd, linger 50 ms):
 - ghlake: ``Replayer`` (gunzip, line checks, dedup, key, provenance headers, ledger);
 - ``zcat <hour> | kcat -P`` : a simple peer that only splits lines (target ratio >= 1.0);
 - ``kafka-producer-perf-test`` with the hour's lines as payloads: the limit (target >= 0.5).
+
+Then the range of every real hour there (2011 to 2015, small hours of every era),
+one ``Replayer.run`` against one ``zcat <hours> | kcat -P``: a range pays its
+fixed costs once (one producer, no pause at an hour's end), so small hours
+should go at least as fast as one.
 
 Also the peak memory of ``ghlake replay`` (a separate process) on a generated modern
 hour of 150,000 events.
@@ -47,26 +52,42 @@ PROPS = {"acks": "all", "enable.idempotence": "true", "compression.type": "zstd"
          "linger.ms": "50", "batch.size": "1000000"}  # fmt: skip
 
 
-def _ghlake(settings: Settings, topic: str, ledger: Ledger) -> float:
+def _ghlake(settings: Settings, topic: str, ledger: Ledger, hours: list[Hour]) -> float:
+    """Lines a second of one ``Replayer.run`` over ``hours`` (the producer started inside)."""
     kafka = settings.kafka.model_copy(update={"topic": topic})
     fetcher = HourFetcher([LocalArchive(DATA)], settings.state_dir / "spool")
-    replayer = Replayer(EventPublisher(kafka), ledger, fetcher, kafka)
     started = time.perf_counter()
-    [report] = replayer.run([HOUR], force=True)
+    replayer = Replayer(EventPublisher(kafka), ledger, fetcher, kafka)
+    reports = replayer.run(hours, force=True)
     elapsed = time.perf_counter() - started
-    assert report.status == "published", report
-    return report.published / elapsed
+    assert all(r.status == "published" for r in reports), reports
+    return sum(r.lines for r in reports) / elapsed
 
 
-def _kcat(settings: Settings, topic: str, events: int) -> float:
+def _kcat(settings: Settings, topic: str, hours: list[Hour], lines: int) -> float:
+    """Lines a second of ``zcat <hours> | kcat -P``."""
     props = [arg for k, v in PROPS.items() if k != "compression.type" for arg in ("-X", f"{k}={v}")]
+    files = " ".join(str(DATA / hour.filename) for hour in hours)
     command = (
-        f"zcat {DATA / HOUR.filename} | kcat -P -b {settings.kafka.bootstrap} -t {topic}"
-        f" -z zstd {' '.join(props)}"
+        f"zcat {files} | kcat -P -b {settings.kafka.bootstrap} -t {topic} -z zstd {' '.join(props)}"
     )
     started = time.perf_counter()
     subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True)
-    return events / (time.perf_counter() - started)
+    return lines / (time.perf_counter() - started)
+
+
+def _real_hours() -> list[Hour]:
+    """Every real GH Archive hour in the shared data, in time order."""
+    names = (path.name.removesuffix(".json.gz") for path in DATA.glob("*.json.gz"))
+    return sorted(Hour.parse(name) for name in names if name.count("-") == 3)
+
+
+def _line_count(hours: list[Hour]) -> int:
+    total = 0
+    for hour in hours:
+        with gzip.open(DATA / hour.filename, "rb") as handle:
+            total += sum(1 for _ in handle)
+    return total
 
 
 def _perf(settings: Settings, topic: str, payload: Path, events: int) -> float:
@@ -112,20 +133,29 @@ def main() -> None:
             lines = [line.rstrip(b"\n") for line in handle]
         payload = home / "payload.txt"
         payload.write_bytes(b"\n".join(lines) + b"\n")
-        rates: dict[str, list[float]] = {"ghlake": [], "kcat": [], "perf": []}
+        span = _real_hours()
+        span_lines = _line_count(span)
+        rates: dict[str, list[float]] = {
+            "ghlake": [], "kcat": [], "perf": [], "ghlake range": [], "kcat range": [],
+        }  # fmt: skip
         for n in range(args.rounds):
-            topics = {name: f"bench.{name}.{n}" for name in rates}
+            topics = {name: f"bench.{name.replace(' ', '-')}.{n}" for name in rates}
             ensure_topics(
                 kafka.bootstrap, [TopicSpec(t, kafka.partitions) for t in topics.values()]
             )
             order = list(rates) if n % 2 == 0 else list(reversed(rates))
             for name in order:
                 if name == "ghlake":
-                    rates[name].append(_ghlake(settings, topics[name], ledger))
+                    rate = _ghlake(settings, topics[name], ledger, [HOUR])
                 elif name == "kcat":
-                    rates[name].append(_kcat(settings, topics[name], len(lines)))
+                    rate = _kcat(settings, topics[name], [HOUR], len(lines))
+                elif name == "perf":
+                    rate = _perf(settings, topics[name], payload, len(lines))
+                elif name == "ghlake range":
+                    rate = _ghlake(settings, topics[name], ledger, span)
                 else:
-                    rates[name].append(_perf(settings, topics[name], payload, len(lines)))
+                    rate = _kcat(settings, topics[name], span, span_lines)
+                rates[name].append(rate)
             print(
                 f"round {n + 1}: " + ", ".join(f"{k} {v[-1]:,.0f} ev/s" for k, v in rates.items())
             )
@@ -141,6 +171,12 @@ def main() -> None:
               " (target >= 1.0)")  # fmt: skip
         print(f"ratio ghlake / kafka-producer-perf-test: {median['ghlake'] / median['perf']:.2f}"
               " (target >= 0.5)")  # fmt: skip
+        print(f"\nthe {len(span)} real hours {span[0]} .. {span[-1]} as one range,"
+              f" {span_lines:,} lines, medians:")  # fmt: skip
+        print(f"  {'ghlake replay':<26} {median['ghlake range']:>10,.0f} lines/s")
+        print(f"  {'zcat <hours> | kcat -P':<26} {median['kcat range']:>10,.0f} lines/s")
+        ratio = median["ghlake range"] / median["kcat range"]
+        print(f"ratio ghlake / (zcat | kcat -P), range:  {ratio:.2f} (target >= 1.0)")
         print(
             f"peak RSS of `ghlake replay` on a generated hour of {events:,} events: {peak:,.0f} MiB"
         )

@@ -20,29 +20,53 @@ def _chunks(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
+AHEAD = pytest.mark.parametrize("ahead", [False, True], ids=["inline", "read-ahead"])
+
+
+@AHEAD
 @pytest.mark.parametrize("chunk", [1, 7, 4096, 1 << 20])
-def test_lines_survive_any_chunking(chunk: int) -> None:
+def test_lines_survive_any_chunking(chunk: int, ahead: bool) -> None:
     data = gzip.compress(b"\n".join(LINES) + b"\n")
-    assert list(gunzip_lines(_chunks(data, chunk))) == LINES
+    assert list(gunzip_lines(_chunks(data, chunk), read_ahead=ahead)) == LINES
 
 
-def test_concatenated_members_and_a_last_line_without_newline() -> None:
+@AHEAD
+def test_concatenated_members_and_a_last_line_without_newline(ahead: bool) -> None:
     data = gzip.compress(LINES[0] + b"\n") + gzip.compress(LINES[1] + b"\n" + LINES[2])
-    assert list(gunzip_lines(_chunks(data, 100))) == LINES
+    assert list(gunzip_lines(_chunks(data, 100), read_ahead=ahead)) == LINES
 
 
-def test_truncated_gzip_yields_complete_lines_then_fails() -> None:
+@AHEAD
+def test_truncated_gzip_yields_complete_lines_then_fails(ahead: bool) -> None:
     data = gzip.compress(b"\n".join(LINES * 50) + b"\n")
     seen: list[bytes] = []
     with pytest.raises(SourceError, match="truncated"):
-        seen.extend(gunzip_lines(_chunks(data[: len(data) // 2], 512)))
+        seen.extend(gunzip_lines(_chunks(data[: len(data) // 2], 512), read_ahead=ahead))
     assert seen, "lines before the damage are delivered"
     assert all(line in LINES for line in seen)
 
 
-def test_corrupt_gzip_is_a_source_error() -> None:
+@AHEAD
+def test_corrupt_gzip_is_a_source_error(ahead: bool) -> None:
     with pytest.raises(SourceError, match="corrupt"):
-        list(gunzip_lines([b"<?xml version='1.0'?><Error>NoSuchKey</Error>"]))
+        list(gunzip_lines([b"<?xml version='1.0'?><Error>NoSuchKey</Error>"], read_ahead=ahead))
+
+
+def test_a_consumer_that_stops_early_stops_the_read_ahead_and_closes_the_source() -> None:
+    closed = threading.Event()
+    data = gzip.compress(b"\n".join(LINES * 2000) + b"\n")
+
+    def source() -> Iterator[bytes]:
+        try:
+            yield from _chunks(data, 256)
+        finally:
+            closed.set()
+
+    lines = gunzip_lines(source(), read_ahead=True)
+    assert next(lines) == LINES[0]
+    lines.close()  # the consumer goes away with most of the file unread
+    assert closed.is_set(), "the source was closed when the consumer stopped"
+    assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
 
 
 def test_local_folder_missing_hour(tmp_path: Path) -> None:

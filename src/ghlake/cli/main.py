@@ -169,13 +169,16 @@ def _replay(
 ) -> list[HourReport]:
     with new_progress() as progress:
         task = progress.add_task("replaying", total=len(hours), lines=0)
-        done = {"lines": 0, "hours": -1}
+        done = {"lines": 0, "hours": -1, "hour_lines": 0}
 
         def on_hour(hour: Hour) -> None:
             done["hours"] += 1
+            done["lines"] += done["hour_lines"]  # the previous hour's, now complete
+            done["hour_lines"] = 0
             progress.update(task, completed=done["hours"], description=f"hour {hour}")
 
         def on_lines(lines: int, _bytes: int) -> None:
+            done["hour_lines"] = lines
             progress.update(task, lines=done["lines"] + lines)
 
         with platform.replayer(location) as replayer:

@@ -7,12 +7,17 @@ recorded and the range goes on; a damaged file publishes every line before the
 damage and ends ``partial`` (``corrupt`` when nothing could be read). An hour
 left ``publishing`` by a killed producer is resumed: what it delivered is read
 back from the topics and not sent again.
+
+A range pays its fixed costs once: one producer, one ledger read for the range,
+the next hour's file fetched and inflated ahead, and no pause at an hour's end
+while its last batches are acknowledged (the next hour is already going out).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +26,7 @@ from ghlake.errors import SourceError
 from ghlake.events.identity import MalformedEventError, parse_created_at
 from ghlake.events.provenance import Provenance
 from ghlake.hours import Hour
-from ghlake.kafka.producer import EventPublisher, PublishCancelledError
+from ghlake.kafka.producer import EventPublisher, Publication, PublishCancelledError
 from ghlake.kafka.readback import delivered_message_ids, offsets_since
 from ghlake.ledger import HourRecord, HourStatus, Ledger
 from ghlake.settings import KafkaSettings
@@ -106,6 +111,16 @@ class _Guarded:
             self.error = exc
 
 
+@dataclass(frozen=True)
+class _InFlight:
+    """An hour whose lines were all sent, waiting for the broker's answers."""
+
+    fetched: FetchedHour
+    resumed: HourRecord | None  # the earlier attempt's row, when this one resumed it
+    error: SourceError | None  # what ended the file's lines early, if anything
+    publication: Publication
+
+
 class Replayer:
     """Publishes hours from a fetcher through a publisher, keeping the ledger.
 
@@ -149,42 +164,74 @@ class Replayer:
     ) -> list[HourReport]:
         """Replay ``hours``; one report per hour. Stops early when ``should_stop`` says so.
 
-        ``on_report`` hears each hour's report as soon as the hour is done.
+        One producer serves the whole range, and an hour's lines go out while the
+        previous hour's last batches are still being acknowledged: an hour is recorded
+        ``published`` once the broker has acknowledged every one of its messages, and
+        ``on_report`` hears each hour's report then, in the order of the hours.
         """
+        wanted = list(hours)
+        known = {r.hour: r for r in self.ledger.hours(min(wanted), max(wanted))} if wanted else {}
         todo: list[Hour] = []
         reports: dict[Hour, HourReport] = {}
-        for hour in hours:
-            record = self.ledger.hour(hour)
+
+        def report(hour_report: HourReport) -> None:
+            reports[hour_report.hour] = hour_report
+            if on_report is not None:
+                on_report(hour_report)
+
+        for hour in wanted:
+            record = known.get(hour)
             if record is not None and record.status is HourStatus.PUBLISHED and not force:
-                reports[hour] = HourReport.from_record(record, HourStatus.SKIPPED)
-                if on_report is not None:
-                    on_report(reports[hour])
+                report(HourReport.from_record(record, HourStatus.SKIPPED))
             else:
                 todo.append(hour)
         pacer = Pacer(speed) if speed else None
+        in_flight: deque[_InFlight] = deque()
+
+        def settle(wait: bool) -> None:
+            """Record the hours the broker has answered for (all of them when ``wait``)."""
+            while in_flight and (wait or in_flight[0].publication.answered):
+                report(self._settle(in_flight.popleft()))
+
+        def on_lines(lines: int, size: int) -> None:
+            settle(wait=False)  # the previous hour is recorded as soon as it is answered
+            if progress is not None:
+                progress(lines, size)
+
         for fetched in self.fetcher.prefetch(todo, self.concurrency):
             if should_stop is not None and should_stop():
                 break
             if on_hour is not None:
                 on_hour(fetched.hour)
             try:
-                reports[fetched.hour] = self._one(fetched, force, pacer, progress, should_stop)
+                sent = self._send(
+                    fetched, known.get(fetched.hour), force=force, pacer=pacer,
+                    progress=on_lines, should_stop=should_stop,
+                )  # fmt: skip
             finally:
                 fetched.discard()
-            if on_report is not None:
-                on_report(reports[fetched.hour])
-            if reports[fetched.hour].status is HourStatus.INTERRUPTED:
+            if isinstance(sent, _InFlight):
+                in_flight.append(sent)
+                settle(wait=False)
+                continue
+            settle(wait=True)  # a missing or interrupted hour is reported in its place
+            report(sent)
+            if sent.status is HourStatus.INTERRUPTED:
                 break
+        settle(wait=True)
         return [reports[hour] for hour in sorted(reports)]
 
-    def _one(
+    def _send(
         self,
         fetched: FetchedHour,
+        previous: HourRecord | None,
+        *,
         force: bool,
         pacer: Pacer | None,
         progress: LineProgress | None,
         should_stop: Callable[[], bool] | None,
-    ) -> HourReport:
+    ) -> _InFlight | HourReport:
+        """Send one hour's lines; its final report when it ended without messages in flight."""
         hour = fetched.hour
         if fetched.path is None:
             status = HourStatus.FAILED if fetched.failed else HourStatus.MISSING
@@ -193,7 +240,6 @@ class Replayer:
                                                    "error": fetched.error})  # fmt: skip
             return HourReport(hour, status, error=fetched.error)
 
-        previous = self.ledger.hour(hour)
         skip: set[str] = set()
         resumable = previous is not None and previous.status.resumable and not force
         if resumable and previous is not None and previous.started_at is not None:
@@ -208,24 +254,29 @@ class Replayer:
         provenance = Provenance(
             "gharchive", hour.name, hour.start.isoformat().replace("+00:00", "Z")
         )
-        guarded = _Guarded(gunzip_lines(fetched.chunks()))
+        guarded = _Guarded(gunzip_lines(fetched.chunks(), read_ahead=True))
         try:
-            result = self.publisher.publish(
+            publication = self.publisher.send(
                 classify_lines(guarded), provenance, skip=skip, progress=progress,
                 before_send=pacer, should_stop=should_stop,
             )  # fmt: skip
         except PublishCancelledError as exc:
             self.ledger.finish_hour(hour, HourStatus.INTERRUPTED, error=str(exc))
             return HourReport(hour, HourStatus.INTERRUPTED, error=str(exc))
+        return _InFlight(fetched, previous if skip else None, guarded.error, publication)
 
-        if guarded.error is None:
+    def _settle(self, sent: _InFlight) -> HourReport:
+        """Wait for the broker's answers to one hour's messages, then record the hour."""
+        result = self.publisher.settle(sent.publication)
+        fetched, hour = sent.fetched, sent.fetched.hour
+        if sent.error is None:
             status, error = HourStatus.PUBLISHED, None
         else:
             status = HourStatus.PARTIAL if result.lines else HourStatus.CORRUPT
-            error = str(guarded.error)
+            error = str(sent.error)
         offsets = dict(result.offsets)
-        if previous is not None and skip:
-            for partition, (first, last) in (previous.offsets or {}).items():
+        if sent.resumed is not None:
+            for partition, (first, last) in (sent.resumed.offsets or {}).items():
                 mine = offsets.get(int(partition), (first, last))
                 offsets[int(partition)] = (min(first, mine[0]), max(last, mine[1]))
         self.ledger.finish_hour(

@@ -24,6 +24,7 @@ __all__ = [
     "DeliveryError",
     "EventPublisher",
     "Headers",
+    "Publication",
     "PublishCancelledError",
     "PublishResult",
 ]
@@ -107,6 +108,20 @@ def _failure(error: KafkaError, message: Message) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Publication:
+    """One hour's messages, handed to the producer; answered once each has its delivery report."""
+
+    provenance: Provenance
+    tally: _Tally
+    started: float  # perf_counter when sending began
+
+    @property
+    def answered(self) -> bool:
+        """Whether the broker has acknowledged or refused every message sent."""
+        return self.tally.delivered + len(self.tally.failures) >= self.tally.sent
+
+
 class EventPublisher:
     """An idempotent producer for the events topic and its dead-letter topic."""
 
@@ -156,7 +171,7 @@ class EventPublisher:
         if error is not None:
             self._failures.append(_failure(error, message))
 
-    def publish(
+    def send(
         self,
         outcomes: Iterable[LineOutcome],
         provenance: Provenance,
@@ -165,16 +180,18 @@ class EventPublisher:
         progress: ProgressCallback | None = None,
         before_send: Callable[[LineOutcome], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
-    ) -> PublishResult:
-        """Publish classified lines; return once the broker acknowledged every message.
+    ) -> Publication:
+        """Queue classified lines for the broker and return without waiting for answers.
 
+        The answers come back while later calls send (a range's next hour goes out
+        while this one's last batches are acknowledged); :meth:`settle` waits for them.
         ``skip`` holds the :attr:`LineOutcome.message_id` of messages an interrupted
         earlier attempt already delivered. ``should_stop`` is polled as lines pass;
-        when it answers True the messages sent so far are flushed and
+        when it answers True the messages sent so far are settled and
         :class:`PublishCancelledError` is raised.
         """
-        started = time.perf_counter()
-        tally = _Tally(self.topic)
+        publication = Publication(provenance, _Tally(self.topic), time.perf_counter())
+        tally = publication.tally
         base: Headers = [
             ("source", provenance.source.encode()),
             ("hour", provenance.hour.encode()),
@@ -203,19 +220,38 @@ class EventPublisher:
                 if progress is not None:
                     progress(tally.lines, tally.size)
                 if should_stop is not None and should_stop():
-                    self._finish(tally, provenance)
+                    self.settle(publication)
                     raise PublishCancelledError(
                         f"hour {provenance.hour}: stopped at line {outcome.line}"
                     )
-        self._finish(tally, provenance)
         if progress is not None:
             progress(tally.lines, tally.size)
+        return publication
+
+    def settle(self, publication: Publication, timeout: float = 300) -> PublishResult:
+        """Serve delivery reports until the broker answered for every message of ``publication``.
+
+        Raises :class:`DeliveryError` when any was refused or unanswered within ``timeout``.
+        """
+        tally, hour = publication.tally, publication.provenance.hour
+        deadline = time.monotonic() + timeout
+        while not publication.answered and time.monotonic() < deadline:
+            self._producer.poll(0.05)
+        if tally.failures:
+            raise DeliveryError(
+                f"hour {hour}: {len(tally.failures)} deliveries failed; first: {tally.failures[0]}"
+            )
+        if tally.delivered != tally.sent:
+            raise DeliveryError(
+                f"hour {hour}: {tally.sent - tally.delivered} of {tally.sent} messages"
+                f" were not acknowledged by the broker within {timeout:.0f}s"
+            )
         return PublishResult(
             lines=tally.lines,
             published=tally.valid + tally.recovered,
             dead_lettered=tally.dead,
             bytes=tally.size,
-            seconds=time.perf_counter() - started,
+            seconds=time.perf_counter() - publication.started,
             valid=tally.valid,
             recovered=tally.recovered,
             duplicates=tally.duplicates,
@@ -223,18 +259,22 @@ class EventPublisher:
             offsets=dict(tally.offsets),
         )
 
-    def _finish(self, tally: _Tally, provenance: Provenance) -> None:
-        self.flush()
-        if tally.failures:
-            raise DeliveryError(
-                f"hour {provenance.hour}: {len(tally.failures)} deliveries failed;"
-                f" first: {tally.failures[0]}"
-            )
-        if tally.delivered != tally.sent:
-            raise DeliveryError(
-                f"hour {provenance.hour}: {tally.sent - tally.delivered} of {tally.sent} messages"
-                " were not acknowledged by the broker"
-            )
+    def publish(
+        self,
+        outcomes: Iterable[LineOutcome],
+        provenance: Provenance,
+        *,
+        skip: Collection[str] = (),
+        progress: ProgressCallback | None = None,
+        before_send: Callable[[LineOutcome], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> PublishResult:
+        """Send classified lines and return once the broker acknowledged every message."""
+        publication = self.send(
+            outcomes, provenance, skip=skip, progress=progress, before_send=before_send,
+            should_stop=should_stop,
+        )  # fmt: skip
+        return self.settle(publication)
 
     def publish_lines(
         self,
