@@ -52,28 +52,36 @@ PROPS = {"acks": "all", "enable.idempotence": "true", "compression.type": "zstd"
          "linger.ms": "50", "batch.size": "1000000"}  # fmt: skip
 
 
-def _ghlake(settings: Settings, topic: str, ledger: Ledger, hours: list[Hour]) -> float:
-    """Lines a second of one ``Replayer.run`` over ``hours`` (the producer started inside)."""
+Run = tuple[float, float]  # lines a second, CPU seconds (every thread or child process)
+
+
+def _ghlake(settings: Settings, topic: str, ledger: Ledger, hours: list[Hour]) -> Run:
+    """One ``Replayer.run`` over ``hours`` (the producer started inside)."""
     kafka = settings.kafka.model_copy(update={"topic": topic})
     fetcher = HourFetcher([LocalArchive(DATA)], settings.state_dir / "spool")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     replayer = Replayer(EventPublisher(kafka), ledger, fetcher, kafka)
     reports = replayer.run(hours, force=True)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert all(r.status == "published" for r in reports), reports
-    return sum(r.lines for r in reports) / elapsed
+    return sum(r.lines for r in reports) / elapsed, cpu
 
 
-def _kcat(settings: Settings, topic: str, hours: list[Hour], lines: int) -> float:
-    """Lines a second of ``zcat <hours> | kcat -P``."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _kcat(settings: Settings, topic: str, hours: list[Hour], lines: int) -> Run:
+    """``zcat <hours> | kcat -P``."""
     props = [arg for k, v in PROPS.items() if k != "compression.type" for arg in ("-X", f"{k}={v}")]
     files = " ".join(str(DATA / hour.filename) for hour in hours)
     command = (
         f"zcat {files} | kcat -P -b {settings.kafka.bootstrap} -t {topic} -z zstd {' '.join(props)}"
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True)
-    return lines / (time.perf_counter() - started)
+    return lines / (time.perf_counter() - started), _children_cpu() - cpu
 
 
 def _real_hours() -> list[Hour]:
@@ -116,6 +124,38 @@ def _peak_rss_of_replay(settings: Settings, tmp: Path) -> tuple[int, float]:
     return events, max(peak, before) / 1024
 
 
+def _report(
+    rates: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+    *,
+    rounds: int,
+    lines: list[bytes],
+    span: list[Hour],
+    span_lines: int,
+) -> None:
+    """The medians of every way, and the ratios to the targets."""
+    median = {k: statistics.median(v) for k, v in rates.items()}
+    megabytes = sum(map(len, lines)) / 1e6
+    print(f"\nreal hour {HOUR}: {len(lines):,} events, {megabytes:.1f} MB JSON,"
+          f" {rounds} rounds, medians:")  # fmt: skip
+    for name, label in (("ghlake", "ghlake replay"), ("kcat", "zcat | kcat -P"),
+                        ("perf", "kafka-producer-perf-test")):  # fmt: skip
+        print(f"  {label:<26} {median[name]:>10,.0f} events/s")
+    print(f"ratio ghlake / (zcat | kcat -P):        {median['ghlake'] / median['kcat']:.2f}"
+          " (target >= 1.0)")  # fmt: skip
+    print(f"ratio ghlake / kafka-producer-perf-test: {median['ghlake'] / median['perf']:.2f}"
+          " (target >= 0.5)")  # fmt: skip
+    print(f"\nthe {len(span)} real hours {span[0]} .. {span[-1]} as one range,"
+          f" {span_lines:,} lines, medians:")  # fmt: skip
+    print(f"  {'ghlake replay':<26} {median['ghlake range']:>10,.0f} lines/s")
+    print(f"  {'zcat <hours> | kcat -P':<26} {median['kcat range']:>10,.0f} lines/s")
+    ratio = median["ghlake range"] / median["kcat range"]
+    print(f"ratio ghlake / (zcat | kcat -P), range:  {ratio:.2f} (target >= 1.0)")
+    mine, peer = (statistics.median(cpu[k]) for k in ("ghlake range", "kcat range"))
+    print(f"CPU a line (every thread or process, the broker's not counted): ghlake"
+          f" {mine:.1f} µs, zcat | kcat {peer:.1f} µs ({mine / peer:.1f}x)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -138,6 +178,7 @@ def main() -> None:
         rates: dict[str, list[float]] = {
             "ghlake": [], "kcat": [], "perf": [], "ghlake range": [], "kcat range": [],
         }  # fmt: skip
+        cpu: dict[str, list[float]] = {"ghlake range": [], "kcat range": []}  # µs a line
         for n in range(args.rounds):
             topics = {name: f"bench.{name.replace(' ', '-')}.{n}" for name in rates}
             ensure_topics(
@@ -146,37 +187,23 @@ def main() -> None:
             order = list(rates) if n % 2 == 0 else list(reversed(rates))
             for name in order:
                 if name == "ghlake":
-                    rate = _ghlake(settings, topics[name], ledger, [HOUR])
+                    rate, _ = _ghlake(settings, topics[name], ledger, [HOUR])
                 elif name == "kcat":
-                    rate = _kcat(settings, topics[name], [HOUR], len(lines))
+                    rate, _ = _kcat(settings, topics[name], [HOUR], len(lines))
                 elif name == "perf":
                     rate = _perf(settings, topics[name], payload, len(lines))
                 elif name == "ghlake range":
-                    rate = _ghlake(settings, topics[name], ledger, span)
+                    rate, seconds = _ghlake(settings, topics[name], ledger, span)
+                    cpu[name].append(seconds / span_lines * 1e6)
                 else:
-                    rate = _kcat(settings, topics[name], span, span_lines)
+                    rate, seconds = _kcat(settings, topics[name], span, span_lines)
+                    cpu[name].append(seconds / span_lines * 1e6)
                 rates[name].append(rate)
             print(
                 f"round {n + 1}: " + ", ".join(f"{k} {v[-1]:,.0f} ev/s" for k, v in rates.items())
             )
-        median = {k: statistics.median(v) for k, v in rates.items()}
         events, peak = _peak_rss_of_replay(settings, home)
-        megabytes = sum(map(len, lines)) / 1e6
-        print(f"\nreal hour {HOUR}: {len(lines):,} events, {megabytes:.1f} MB JSON,"
-              f" {args.rounds} rounds, medians:")  # fmt: skip
-        for name, label in (("ghlake", "ghlake replay"), ("kcat", "zcat | kcat -P"),
-                            ("perf", "kafka-producer-perf-test")):  # fmt: skip
-            print(f"  {label:<26} {median[name]:>10,.0f} events/s")
-        print(f"ratio ghlake / (zcat | kcat -P):        {median['ghlake'] / median['kcat']:.2f}"
-              " (target >= 1.0)")  # fmt: skip
-        print(f"ratio ghlake / kafka-producer-perf-test: {median['ghlake'] / median['perf']:.2f}"
-              " (target >= 0.5)")  # fmt: skip
-        print(f"\nthe {len(span)} real hours {span[0]} .. {span[-1]} as one range,"
-              f" {span_lines:,} lines, medians:")  # fmt: skip
-        print(f"  {'ghlake replay':<26} {median['ghlake range']:>10,.0f} lines/s")
-        print(f"  {'zcat <hours> | kcat -P':<26} {median['kcat range']:>10,.0f} lines/s")
-        ratio = median["ghlake range"] / median["kcat range"]
-        print(f"ratio ghlake / (zcat | kcat -P), range:  {ratio:.2f} (target >= 1.0)")
+        _report(rates, cpu, rounds=args.rounds, lines=lines, span=span, span_lines=span_lines)
         print(
             f"peak RSS of `ghlake replay` on a generated hour of {events:,} events: {peak:,.0f} MiB"
         )

@@ -205,7 +205,7 @@ class Platform:
         writer = LakeWriter(
             ObjectStore.from_settings(self.settings), LakeTable.from_settings(self.settings),
             self.settings.kafka.topic, on_object=on_object, row_group_rows=lake.row_group_rows,
-            before_table_commit=before_table_commit,
+            dedup_hours=lake.dedup_hours, before_table_commit=before_table_commit,
         )  # fmt: skip
         sink = LakeSink(
             writer, self.publisher(), metrics,
@@ -234,6 +234,7 @@ class Platform:
             return LakeWriter(
                 ObjectStore.from_settings(settings), LakeTable.from_settings(settings),
                 settings.kafka.topic, row_group_rows=settings.lake.row_group_rows,
+                dedup_hours=settings.lake.dedup_hours,
             )  # fmt: skip
 
         def warehouse_rebuild(name: str) -> TopicRangeRebuild:

@@ -178,6 +178,11 @@ class LakeSettings(BaseModel):
     max_stall_seconds: int = Field(1800, ge=15)
     lag_interval_seconds: float = Field(5.0, gt=0)
     row_group_rows: int = Field(4096, ge=256)
+    # Event hours whose identities a writer keeps in memory to drop duplicates (lake/dedup.py):
+    # ~16 MB an hour of 200k events. An hour touched again after it was let go is read
+    # back from its files' two key columns. A replay in order touches 2-3 at a time; the
+    # day bench's writer peaked at 1,055 MiB with 12 (docs/scaling.md, "One machine").
+    dedup_hours: int = Field(4, ge=1, le=168)
     # Compaction: the size of the files it writes; vacuum: how long removed files stay.
     compact_target_mb: int = Field(128, ge=1)
     vacuum_retain_hours: int = Field(168, ge=0)

@@ -241,6 +241,26 @@ def test_an_event_published_twice_is_stored_once_even_with_a_key_above_2_63(
     assert found == sorted(keys)
 
 
+def test_an_hour_let_go_by_the_identity_index_is_read_back_and_still_deduplicated(
+    writer: LakeWriter,
+) -> None:
+    """With room for one hour, a duplicate of an earlier hour's event is still dropped."""
+    one_hour = LakeWriter(writer.store, writer.table, TOPIC, dedup_hours=1)
+    earlier = _records(300, partitions=1)  # 2019-02-03, hour 4
+    later = [
+        TopicRecord(0, 1000 + r.offset, r.value.replace(b"T04:", b"T05:"), r.headers)
+        for r in earlier
+    ]
+    first = one_hour.write(earlier)
+    assert one_hour.write(later).rows == first.rows, "the next hour: new events"
+    read = one_hour.index.files_read
+    again = [TopicRecord(0, 2000 + r.offset, r.value, r.headers) for r in earlier]
+    result = one_hour.write(again)
+    assert (result.rows, result.duplicates) == (0, first.rows)
+    assert one_hour.index.files_read > read, "the earlier hour was read back from its files"
+    assert sum(_offsets_in_lake(one_hour).values()) == 2 * first.rows
+
+
 def test_files_hold_the_typed_schema_partitioned_by_event_date(writer: LakeWriter) -> None:
     records = _records(1200, partitions=1)
     result = writer.write(records)

@@ -16,8 +16,8 @@ reads the two key columns of the files it has not read yet (one ranged read
 of two columns: the ``raw`` lines, most of a file, are never fetched). In the
 steady state the writer's own commits are added as it makes them, so only
 other writers' files are read. An identity is packed into one int
-(``key << 12 | second of the hour``) to keep an hour of 200k events in ~12 MB;
-at most ``max_hours`` hours are kept (least recently used go first).
+(``key << 12 | second of the hour``): an hour of 200k events takes ~16 MB. At
+most ``max_hours`` hours are kept (``lake.dedup_hours``; least recently used go first).
 
 The copies of one event share a Kafka key (the repository id; the event's
 identity when it has no repository: sources/lines.py), hence a
@@ -64,7 +64,7 @@ class _Hour:
 class IdentityIndex:
     """Identities of the table's events per event hour (see the module docstring)."""
 
-    def __init__(self, table: LakeTable, store: ObjectStore, max_hours: int = 12) -> None:
+    def __init__(self, table: LakeTable, store: ObjectStore, max_hours: int = 4) -> None:
         self.table = table
         self.store = store
         self.max_hours = max_hours

@@ -247,13 +247,14 @@ class LakeWriter:
         *,
         on_object: Callable[[WrittenFile, int], None] | None = None,
         row_group_rows: int = 4096,
+        dedup_hours: int = 4,
         before_table_commit: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.table = table
         self.topic = topic
         self.marks = DeadLetterMarks(store, table.prefix, topic)
-        self.index = IdentityIndex(table, store)
+        self.index = IdentityIndex(table, store, max_hours=dedup_hours)
         # Called after each file with its position in the batch (fault injection, tracing).
         self.on_object = on_object
         # Called once the files are stored, before the commit (fault injection).
