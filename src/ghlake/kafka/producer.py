@@ -263,18 +263,10 @@ class EventPublisher:
         self,
         outcomes: Iterable[LineOutcome],
         provenance: Provenance,
-        *,
-        skip: Collection[str] = (),
         progress: ProgressCallback | None = None,
-        before_send: Callable[[LineOutcome], None] | None = None,
-        should_stop: Callable[[], bool] | None = None,
     ) -> PublishResult:
         """Send classified lines and return once the broker acknowledged every message."""
-        publication = self.send(
-            outcomes, provenance, skip=skip, progress=progress, before_send=before_send,
-            should_stop=should_stop,
-        )  # fmt: skip
-        return self.settle(publication)
+        return self.settle(self.send(outcomes, provenance, progress=progress))
 
     def publish_lines(
         self,
@@ -283,7 +275,7 @@ class EventPublisher:
         progress: ProgressCallback | None = None,
     ) -> PublishResult:
         """Classify raw lines (see :func:`classify_lines`) and publish them."""
-        return self.publish(classify_lines(lines), provenance, progress=progress)
+        return self.publish(classify_lines(lines), provenance, progress)
 
     def send_dead_letter(self, value: bytes, headers: Headers, reason: str) -> None:
         """Queue ``value`` for the dead-letter topic with its provenance and the reason."""
