@@ -64,7 +64,7 @@ class _Hour:
 class IdentityIndex:
     """Identities of the table's events per event hour (see the module docstring)."""
 
-    def __init__(self, table: LakeTable, store: ObjectStore, max_hours: int = 4) -> None:
+    def __init__(self, table: LakeTable, store: ObjectStore, max_hours: int) -> None:
         self.table = table
         self.store = store
         self.max_hours = max_hours
